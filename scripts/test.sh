@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# README command 2: installs what is needed, then runs every check and test (static checks, unit,
+# integration on real network namespaces, local end-to-end). Ends with one line "tests: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh || exit 1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+status=0
+
+say "module boundaries"
+node tools/check-boundaries.mjs || status=1
+
+if grep -q '"gen-check"' packages/api/package.json; then
+  say "generated protobuf code is up to date"
+  npm run --silent gen-check -w @mesh/api || status=1
+fi
+
+say "lint and typecheck"
+npx nx run-many -t lint typecheck --outputStyle=static || status=1
+
+say "tests (unit, integration, e2e)"
+find . -name .vitest-results.json -not -path '*/node_modules/*' -delete
+npx vitest run --root tools --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=1
+# One package at a time: network tests create namespaces and processes, and the machine has two cores.
+npx nx run-many -t test --parallel=1 --outputStyle=stream \
+  -- --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=1
+
+node tools/test-summary.mjs || status=1
+exit $status
