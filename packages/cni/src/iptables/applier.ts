@@ -1,0 +1,91 @@
+import { detectIptablesBackend, type IptablesBackend } from './backend';
+import { resolveInPodConfig, type InPodRedirectionConfig } from './config';
+import type { IpFamily } from './constants';
+import { resolveNetnsPath } from './exec';
+import { buildHostProbeRuleSet, HOST_OWNED_CHAINS } from './host-rules';
+import { buildInPodRuleSet, INPOD_OWNED_CHAINS } from './inpod-rules';
+import {
+  applyInPodRouting,
+  loopbackHasIpv6,
+  removeInPodRouting,
+  rollbackInPodRouting,
+  type RoutingChange,
+} from './netns-routing';
+import { applyRuleSet, removeRuleSet, type RuleSetApplyResult } from './rule-set-apply';
+
+export interface RedirectionApplyResult {
+  readonly backend: IptablesBackend;
+  readonly families: readonly IpFamily[];
+  /** `family/table` entries that changed; empty when the netns already had exactly these rules. */
+  readonly changedTables: readonly string[];
+}
+
+/**
+ * Programs ztunnel in-pod redirection inside the pod netns (Istio CreateInpodRules): policy
+ * routing first, then the iptables rules table by table. Idempotent; on any failure everything
+ * this call added is rolled back before the error (code CNI_IPTABLES_FAILED / CNI_ROUTING_FAILED,
+ * with the command's stderr) is rethrown, so a pod is never left half-redirected.
+ */
+export async function applyInPodRedirection(
+  netns: string,
+  config: Partial<InPodRedirectionConfig> = {},
+): Promise<RedirectionApplyResult> {
+  const cfg = resolveInPodConfig(config);
+  const path = resolveNetnsPath(netns);
+  const bin = await detectIptablesBackend();
+  const families: IpFamily[] = cfg.enableIpv6 ? ['v4', 'v6'] : ['v4'];
+  const routing: RoutingChange[] = [];
+  const applied: RuleSetApplyResult[] = [];
+  try {
+    for (const family of families) {
+      if (family === 'v6' && !(await loopbackHasIpv6(path))) continue;
+      routing.push(await applyInPodRouting(path, family));
+    }
+    for (const family of families) applied.push(await applyRuleSet(path, buildInPodRuleSet(cfg, family)));
+  } catch (e) {
+    for (const a of applied.reverse()) await a.undo();
+    for (const r of routing.reverse()) await rollbackInPodRouting(path, r);
+    throw e;
+  }
+  return { backend: bin.backend, families, changedTables: applied.flatMap((a) => a.changedTables) };
+}
+
+/**
+ * Removes everything applyInPodRedirection may have added, for both families, whatever config was
+ * used (Istio DeleteInpodRules): jumps, ISTIO_PRERT/ISTIO_OUTPUT in every table, the fwmark rule
+ * and the table-100 route. Other rules in the netns are untouched.
+ */
+export async function removeInPodRedirection(netns: string): Promise<void> {
+  const path = resolveNetnsPath(netns);
+  await removeRuleSet(path, 'v4', INPOD_OWNED_CHAINS);
+  await removeRuleSet(path, 'v6', INPOD_OWNED_CHAINS);
+  await removeInPodRouting(path, 'v4');
+  await removeInPodRouting(path, 'v6');
+}
+
+/**
+ * Host-netns probe SNAT (Istio CreateHostRulesForHealthChecks). `netns` undefined = the caller's
+ * own netns (the node agent runs with hostNetwork). The ipsets must already exist.
+ */
+export async function applyHostProbeRules(
+  netns: string | undefined,
+  config: Partial<InPodRedirectionConfig> = {},
+): Promise<readonly string[]> {
+  const cfg = resolveInPodConfig(config);
+  const path = netns === undefined ? undefined : resolveNetnsPath(netns);
+  const families: IpFamily[] = cfg.enableIpv6 ? ['v4', 'v6'] : ['v4'];
+  const applied: RuleSetApplyResult[] = [];
+  try {
+    for (const family of families) applied.push(await applyRuleSet(path, buildHostProbeRuleSet(cfg, family)));
+  } catch (e) {
+    for (const a of applied.reverse()) await a.undo();
+    throw e;
+  }
+  return applied.flatMap((a) => a.changedTables);
+}
+
+export async function removeHostProbeRules(netns: string | undefined): Promise<void> {
+  const path = netns === undefined ? undefined : resolveNetnsPath(netns);
+  await removeRuleSet(path, 'v4', HOST_OWNED_CHAINS);
+  await removeRuleSet(path, 'v6', HOST_OWNED_CHAINS);
+}

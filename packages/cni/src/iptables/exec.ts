@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { CniRedirectionError } from './errors';
+
+/** Upper bound for one iptables/ip invocation; they normally finish in milliseconds. */
+export const NETNS_COMMAND_TIMEOUT_MS = 10_000;
+/** Default directory of named network namespaces (`ip netns add NAME`). */
+export const NAMED_NETNS_DIR = '/var/run/netns';
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Spawns argv (no shell), feeds `stdin`, and collects output. Rejects only if it cannot run at all. */
+export function runCommand(argv: readonly string[], stdin?: string, timeoutMs = NETNS_COMMAND_TIMEOUT_MS): Promise<CommandResult> {
+  const [file, ...args] = argv;
+  if (!file) return Promise.reject(new TypeError('empty argv'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const code = e.code === 'ENOENT' ? 'CNI_IPTABLES_NOT_INSTALLED' : 'CNI_IPTABLES_FAILED';
+      reject(new CniRedirectionError(code, `cannot run ${file}: ${e.message}; is it installed and on PATH?`, { command: argv, cause: e }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (timedOut) {
+        reject(
+          new CniRedirectionError('CNI_COMMAND_TIMEOUT', `${argv.join(' ')} did not finish within ${timeoutMs} ms`, {
+            command: argv,
+            stderr,
+          }),
+        );
+        return;
+      }
+      resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr });
+    });
+    child.stdin.on('error', () => undefined); // the child may exit before reading stdin; its exit code tells
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+/** Resolves a netns given as a path or as an `ip netns` name to a path nsenter can open. */
+export function resolveNetnsPath(netns: string): string {
+  const path = netns.includes('/') ? netns : `${NAMED_NETNS_DIR}/${netns}`;
+  if (!existsSync(path)) {
+    throw new CniRedirectionError('CNI_NETNS_NOT_FOUND', `network namespace ${path} does not exist; has the pod sandbox gone away?`);
+  }
+  return path;
+}
+
+/** Runs argv inside the network namespace at `netnsPath` (undefined = the current one). */
+export function runInNetns(netnsPath: string | undefined, argv: readonly string[], stdin?: string): Promise<CommandResult> {
+  return runCommand(netnsPath === undefined ? argv : ['nsenter', `--net=${netnsPath}`, ...argv], stdin);
+}
