@@ -1,5 +1,6 @@
 # Test fixture: listens on the given TCP ports (all addresses) and answers each connection with
-# "<listen port> <original destination ip:port | none>\n", read via SO_ORIGINAL_DST (SOL_IP, 80).
+# "<listen port> <original destination ip:port | none>\n", read via SO_ORIGINAL_DST (SOL_IP, 80);
+# "none" = no conntrack entry; a tracked but un-NATed connection reports its own destination.
 import socket, struct, sys, threading
 
 SO_ORIGINAL_DST = 80
