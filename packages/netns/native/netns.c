@@ -1,0 +1,256 @@
+/*
+ * Network-namespace operations. ztunnel (Z:src/inpod/netns.rs) enters a pod's netns to create the
+ * per-pod listeners and upstream sockets; a socket keeps the netns it was created in, so only the
+ * socket() call itself has to run inside the namespace. We do that with setns-and-back on the calling
+ * (JS) thread: setns(CLONE_NEWNET) only affects the calling thread, the window is a single syscall,
+ * and the original netns is saved as an fd first so it can always be restored. If restoring ever
+ * failed, continuing would run Node's main thread in a pod's network namespace, so we abort instead.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+#define NS_GET_NSTYPE_IOCTL _IO(0xb7, 0x3)
+
+#define HINT_SETNS "needs CAP_SYS_ADMIN and an fd from openNetns()"
+#define HINT_NOT_NETNS "not a network namespace: expected /proc/<pid>/ns/net or /var/run/netns/<name>"
+
+/* 1 = netns, 0 = not a netns, -1 = error (errno set). */
+static int fd_is_netns(int fd) {
+  struct statfs sfs;
+  if (fstatfs(fd, &sfs) != 0) return -1;
+  if ((unsigned long)sfs.f_type != (unsigned long)NSFS_MAGIC) return 0;
+  int type = ioctl(fd, NS_GET_NSTYPE_IOCTL);
+  if (type < 0) return errno == ENOTTY ? 0 : -1;
+  return type == CLONE_NEWNET ? 1 : 0;
+}
+
+static napi_value js_open_netns(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  char *path = NULL;
+  if (!get_args(env, info, 1, argv) || !arg_string(env, argv[0], "path", &path)) return NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    free(path);
+    return throw_errno(env, err, "open(netns)", HINT_NOT_NETNS);
+  }
+  free(path);
+  int is = fd_is_netns(fd);
+  if (is != 1) {
+    int err = is < 0 ? errno : EINVAL;
+    close(fd);
+    return throw_errno(env, err, "openNetns", HINT_NOT_NETNS);
+  }
+  return make_int32(env, fd);
+}
+
+static napi_value js_is_netns_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv) || !arg_fd(env, argv[0], "fd", &fd)) return NULL;
+  int is = fd_is_netns(fd);
+  if (is < 0) return throw_errno(env, errno, "fstatfs", "is the fd open?");
+  return make_bool(env, is == 1);
+}
+
+static napi_value js_close_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv) || !arg_fd(env, argv[0], "fd", &fd)) return NULL;
+  /* Linux always releases the fd, even when close() reports EINTR, so never retry. */
+  if (close(fd) != 0 && errno != EINTR) return throw_errno(env, errno, "close", "was the fd already closed?");
+  return make_undefined(env);
+}
+
+/* Duplicates an fd (close-on-exec), e.g. so a queued SCM_RIGHTS message owns the fds it will send. */
+static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv) || !arg_fd(env, argv[0], "fd", &fd)) return NULL;
+  int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return throw_errno(env, errno, "fcntl(F_DUPFD_CLOEXEC)", "is the fd open?");
+  return make_int32(env, dup);
+}
+
+/* Creates a non-blocking TCP socket inside netns_fd (or the current netns when netns_fd < 0). */
+static int socket_in_netns(int netns_fd, int family, int *err, const char **op, const char **hint) {
+  int domain = family == 6 ? AF_INET6 : AF_INET;
+  int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+  *hint = NULL;
+  if (netns_fd < 0) {
+    int fd = socket(domain, type, 0);
+    if (fd < 0) { *err = errno; *op = "socket"; }
+    return fd;
+  }
+  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (orig < 0) {
+    *err = errno; *op = "open(/proc/thread-self/ns/net)"; *hint = "is /proc mounted?";
+    return -1;
+  }
+  if (setns(netns_fd, CLONE_NEWNET) != 0) {
+    *err = errno; *op = "setns(CLONE_NEWNET)"; *hint = HINT_SETNS;
+    close(orig);
+    return -1;
+  }
+  int fd = socket(domain, type, 0);
+  int socket_err = errno;
+  if (setns(orig, CLONE_NEWNET) != 0) {
+    fprintf(stderr, "mesh_netns: FATAL: cannot restore the thread's network namespace: %s\n", strerror(errno));
+    abort();
+  }
+  close(orig);
+  if (fd < 0) { *err = socket_err; *op = "socket"; }
+  return fd;
+}
+
+/* Socket in netns + options. Returns fd, or -1 with a pending JS exception. */
+static int make_socket(napi_env env, int netns_fd, const sock_opts *o) {
+  int err = 0;
+  const char *op = NULL, *hint = NULL;
+  int fd = socket_in_netns(netns_fd, o->family, &err, &op, &hint);
+  if (fd < 0) {
+    throw_errno(env, err, op, hint);
+    return -1;
+  }
+  err = apply_sock_opts(fd, o, &op, &hint);
+  if (err != 0) {
+    close(fd);
+    throw_errno(env, err, op, hint);
+    return -1;
+  }
+  return fd;
+}
+
+/* First argument: a netns fd, or null/undefined for the current namespace. */
+static bool arg_netns(napi_env env, napi_value v, int *out) {
+  if (is_nullish(env, v)) {
+    *out = -1;
+    return true;
+  }
+  return arg_fd(env, v, "netnsFd", out);
+}
+
+static napi_value js_create_socket_in_netns(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int netns_fd;
+  sock_opts o;
+  if (!get_args(env, info, 2, argv) || !arg_netns(env, argv[0], &netns_fd)) return NULL;
+  if (!parse_sock_opts(env, argv[1], &o)) return NULL;
+  int fd = make_socket(env, netns_fd, &o);
+  return fd < 0 ? NULL : make_int32(env, fd);
+}
+
+/* Binds fd to opts.host:opts.port (host defaults to the wildcard). */
+static bool bind_from_opts(napi_env env, int fd, int family, napi_value obj, const char *host_key,
+                           const char *port_key, bool required) {
+  char *host = NULL;
+  uint32_t port = 0;
+  bool has_port = false;
+  if (!opt_string(env, obj, host_key, &host) || !opt_uint32(env, obj, port_key, &port, &has_port)) {
+    free(host);
+    return false;
+  }
+  if (!required && host == NULL && !has_port) return true;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  const char *h = host != NULL ? host : (family == 6 ? "::" : "0.0.0.0");
+  bool ok = parse_sockaddr(env, family, h, port, &ss, &len);
+  free(host);
+  if (!ok) return false;
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+    throw_errno(env, errno, "bind", errno == EADDRNOTAVAIL ? "address not on an interface: set transparent or freebind"
+                                                           : "is the port already in use without reuseport?");
+    return false;
+  }
+  return true;
+}
+
+static napi_value js_listen_in_netns(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int netns_fd;
+  sock_opts o;
+  int32_t backlog = 511;
+  bool has_backlog;
+  if (!get_args(env, info, 2, argv) || !arg_netns(env, argv[0], &netns_fd)) return NULL;
+  if (!parse_sock_opts(env, argv[1], &o) || !opt_int32(env, argv[1], "backlog", &backlog, &has_backlog)) return NULL;
+  int fd = make_socket(env, netns_fd, &o);
+  if (fd < 0) return NULL;
+  if (!bind_from_opts(env, fd, o.family, argv[1], "host", "port", true)) {
+    close(fd);
+    return NULL;
+  }
+  if (listen(fd, backlog) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "listen", NULL);
+  }
+  return make_int32(env, fd);
+}
+
+/*
+ * Starts a non-blocking connect: socket in netns, options (SO_MARK, IP_TRANSPARENT, ...), optional
+ * bind to {localHost, localPort} (a spoofed client address needs transparent), then connect().
+ * Returns {fd, pending}; when pending the caller waits for writability and reads SO_ERROR
+ * (socketError) before handing the fd to Node, because net.Socket({fd}) expects a connected socket.
+ */
+static napi_value js_connect_start(napi_env env, napi_callback_info info) {
+  napi_value argv[2], result;
+  int netns_fd;
+  sock_opts o;
+  char *host = NULL;
+  uint32_t port = 0;
+  bool has_port;
+  if (!get_args(env, info, 2, argv) || !arg_netns(env, argv[0], &netns_fd)) return NULL;
+  if (!parse_sock_opts(env, argv[1], &o) || !opt_string(env, argv[1], "host", &host)) return NULL;
+  if (!opt_uint32(env, argv[1], "port", &port, &has_port) || host == NULL || !has_port) {
+    free(host);
+    return throw_code(env, "EINVAL", "connectInNetns needs options.host and options.port");
+  }
+  struct sockaddr_storage ss;
+  socklen_t len;
+  bool ok = parse_sockaddr(env, o.family, host, port, &ss, &len);
+  free(host);
+  if (!ok) return NULL;
+  int fd = make_socket(env, netns_fd, &o);
+  if (fd < 0) return NULL;
+  if (!bind_from_opts(env, fd, o.family, argv[1], "localHost", "localPort", false)) {
+    close(fd);
+    return NULL;
+  }
+  bool pending = false;
+  if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+    if (errno != EINPROGRESS) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, err, "connect", "is the destination reachable from this network namespace?");
+    }
+    pending = true;
+  }
+  NAPI_OK(env, napi_create_object(env, &result));
+  NAPI_OK(env, napi_set_named_property(env, result, "fd", make_int32(env, fd)));
+  NAPI_OK(env, napi_set_named_property(env, result, "pending", make_bool(env, pending)));
+  return result;
+}
+
+bool init_netns(napi_env env, napi_value exports) {
+  return export_fn(env, exports, "openNetns", js_open_netns) &&
+         export_fn(env, exports, "isNetnsFd", js_is_netns_fd) &&
+         export_fn(env, exports, "closeFd", js_close_fd) && export_fn(env, exports, "dupFd", js_dup_fd) &&
+         export_fn(env, exports, "createSocketInNetns", js_create_socket_in_netns) &&
+         export_fn(env, exports, "listenInNetns", js_listen_in_netns) &&
+         export_fn(env, exports, "connectStart", js_connect_start);
+}

@@ -1,0 +1,73 @@
+/**
+ * Outbound TCP from inside a netns, optionally from a spoofed source address (ztunnel's inbound path
+ * connects to the app from the original client IP: IP_TRANSPARENT + SO_MARK + bind(src) + connect).
+ *
+ * Design: the addon creates the socket in the netns, sets options, binds and starts a non-blocking
+ * connect(), returning at once. We then wait for writability on a libuv poll handle (no threads, no
+ * busy loop), read SO_ERROR, and only then hand the fd to Node, because `new net.Socket({fd})` expects
+ * a socket that is already connected.
+ */
+import type net from 'node:net';
+import { loadAddon, POLL_WRITABLE, type NativeSocketOptions } from './addon';
+import { errnoError } from './errors';
+import { socketFromFd } from './net-fd';
+
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface ConnectOptions extends NativeSocketOptions {
+  host: string;
+  port: number;
+  /** Local address to bind before connecting; a non-local (spoofed) one needs `transparent: true`. */
+  localHost?: string;
+  localPort?: number;
+  timeoutMs?: number;
+}
+
+/** Resolves a connected, non-blocking TCP fd created in `netnsFd` (null = the current netns). */
+export function connectInNetns(netnsFd: number | null, opts: ConnectOptions): Promise<number> {
+  const addon = loadAddon();
+  const { timeoutMs = CONNECT_TIMEOUT_MS, ...nativeOpts } = opts;
+  let started: { fd: number; pending: boolean };
+  try {
+    started = addon.connectStart(netnsFd, nativeOpts);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const { fd } = started;
+  if (!started.pending) return Promise.resolve(fd);
+  return new Promise<number>((resolve, reject) => {
+    let poller: ReturnType<typeof createPoller> | undefined;
+    let done = false;
+    const finish = (code: string | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      poller?.close();
+      if (code === null) {
+        resolve(fd);
+        return;
+      }
+      addon.closeFd(fd);
+      const target = `${opts.host}:${opts.port}`;
+      reject(errnoError(code, 'connect', `is ${target} reachable and listening from this network namespace?`));
+    };
+    const timer = setTimeout(() => finish('ETIMEDOUT'), timeoutMs);
+    const createPoller = (): InstanceType<typeof addon.FdPoller> =>
+      new addon.FdPoller(fd, (status) => finish(status ?? addon.socketError(fd)));
+    try {
+      poller = createPoller();
+      poller.start(POLL_WRITABLE);
+    } catch (err) {
+      done = true;
+      clearTimeout(timer);
+      poller?.close();
+      addon.closeFd(fd);
+      reject(err);
+    }
+  });
+}
+
+/** connectInNetns, wrapped in a net.Socket that owns the fd. */
+export async function connectSocketInNetns(netnsFd: number | null, opts: ConnectOptions): Promise<net.Socket> {
+  return socketFromFd(await connectInNetns(netnsFd, opts));
+}
