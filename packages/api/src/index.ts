@@ -24,9 +24,10 @@ export {
   AddressSchema,
   type Workload,
   WorkloadSchema,
-  type Service,
   ServiceSchema,
 } from './gen/istio/workload/workload_pb';
+// The istio.workload.Service *type* is only exported as `workload.Service`: the flat name `Service`
+// belongs to the Kubernetes Service model in ./resources.
 export { type Authorization, AuthorizationSchema } from './gen/istio/security/authorization_pb';
 export {
   type WorkloadRequest,
