@@ -53,7 +53,8 @@ export function connectInNetns(netnsFd: number | null, opts: ConnectOptions): Pr
     };
     const timer = setTimeout(() => finish('ETIMEDOUT'), timeoutMs);
     const createPoller = (): InstanceType<typeof addon.FdPoller> =>
-      new addon.FdPoller(fd, (status) => finish(status ?? addon.socketError(fd)));
+      // libuv reports POLLERR as status EBADF; SO_ERROR holds the real reason (e.g. ECONNREFUSED).
+      new addon.FdPoller(fd, (status) => finish(addon.socketError(fd) ?? status));
     try {
       poller = createPoller();
       poller.start(POLL_WRITABLE);

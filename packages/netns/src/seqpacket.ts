@@ -122,7 +122,9 @@ export class SeqpacketSocket extends EventEmitter<SeqpacketSocketEvents> {
   #onReady(status: string | null, events: number): void {
     if (this.#closed) return;
     if (status !== null) {
-      this.#fail(errnoError(status, 'poll', 'the seqpacket socket failed; reconnect'));
+      // libuv reports POLLERR as EBADF; SO_ERROR names the real failure when there is one.
+      const code = this.#pendingError() ?? status;
+      this.#fail(errnoError(code, 'poll', 'the seqpacket socket failed; reconnect'));
       return;
     }
     try {
@@ -130,6 +132,14 @@ export class SeqpacketSocket extends EventEmitter<SeqpacketSocketEvents> {
       if (events & POLL_READABLE) this.#readSome();
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  #pendingError(): string | null {
+    try {
+      return this.#addon.socketError(this.#fd);
+    } catch {
+      return null;
     }
   }
 
