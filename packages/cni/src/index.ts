@@ -1,1 +1,2 @@
 export * from './iptables';
+export * from './plugin';
