@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canUseNetns, createTestNetns, IP_BIN, iptablesBin, ip6tablesBin, type TestNetns } from '../test/netns-fixture';
+import {
+  canUseNetns,
+  createTestNetns,
+  IP_BIN,
+  iptablesBin,
+  ip6tablesBin,
+  openFdCount,
+  type TestNetns,
+} from '../test/netns-fixture';
 import {
   closeFd,
   connectInNetns,
@@ -75,7 +83,9 @@ describe.skipIf(!canUseNetns)('connectInNetns (needs root and ip)', () => {
     const probe = listenInNetns(nsFd, { host: '127.0.0.1', port: 0 });
     const { port } = getLocalAddress(probe);
     closeFd(probe); // nothing listens on this port now
+    const fdsBefore = openFdCount();
     await expect(connectInNetns(nsFd, { host: '127.0.0.1', port })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(openFdCount()).toBe(fdsBefore); // the failed socket was closed
   });
 
   it('reports an unroutable destination by errno', async () => {
@@ -122,6 +132,24 @@ describe.skipIf(!canUseNetns)('getOriginalDst with iptables REDIRECT in the test
       const [peer] = (await accepted) as [net.Socket];
       expect(getOriginalDst(fdOf(peer))).toEqual({ address: '10.77.0.5', port: 80, family: 4 });
       expect(peer.localPort).toBe(port);
+      client.destroy();
+      peer.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
+  it.skipIf(!iptablesBin)('IPv4 into a dual-stack IPv6 listener (v4-mapped): asks the IPv4 table', async () => {
+    const { server, port } = await listen(nsFd, '::', 6);
+    ns.exec(IP_BIN, ['addr', 'add', '10.77.0.6/32', 'dev', 'lo']);
+    ns.exec(iptablesBin!, ['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', '10.77.0.6', '--dport', '81',
+      '-j', 'REDIRECT', '--to-ports', String(port)]);
+    try {
+      const accepted = once(server, 'connection');
+      const client = await connectSocketInNetns(nsFd, { host: '10.77.0.6', port: 81 });
+      const [peer] = (await accepted) as [net.Socket];
+      expect(peer.localAddress).toBe('::ffff:127.0.0.1');
+      expect(getOriginalDst(fdOf(peer))).toEqual({ address: '10.77.0.6', port: 81, family: 4 });
       client.destroy();
       peer.destroy();
     } finally {

@@ -153,6 +153,19 @@ describe.skipIf(!canUseNetns)('sockets inside a network namespace (needs root an
     }
   });
 
+  it('binds a non-local IPv6 address only with freebind or transparent', () => {
+    const host = 'fd00:99::1';
+    expect(catchError(() => listenInNetns(nsFd, { family: 6, host, port: 0 }))).toMatchObject({
+      code: 'EADDRNOTAVAIL',
+    });
+    for (const opts of [{ freebind: true }, { transparent: true }]) {
+      const fd = listenInNetns(nsFd, { family: 6, host, port: 0, ...opts });
+      expect(getLocalAddress(fd)).toMatchObject({ address: host, family: 6 });
+      closeFd(fd);
+    }
+    expect(currentNetnsInodes()).toEqual(before);
+  });
+
   it('fdOf explains a socket without an fd', () => {
     expect(catchError(() => fdOf(new net.Socket()))).toMatchObject({ code: 'FD_UNAVAILABLE' });
   });

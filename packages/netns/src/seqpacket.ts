@@ -61,13 +61,25 @@ export class SeqpacketSocket extends EventEmitter<SeqpacketSocketEvents> {
 
   /** Connects to a listening SEQPACKET socket (throws ECONNREFUSED/ENOENT when nobody listens). */
   static connect(path: string, opts: SeqpacketSocketOptions = {}): SeqpacketSocket {
-    return new SeqpacketSocket(loadAddon().seqpacketConnect(path), opts);
+    return adopt(loadAddon().seqpacketConnect(path), opts);
   }
 
   /** A connected pair (socketpair), handy for tests and in-process plumbing. */
   static pair(opts: SeqpacketSocketOptions = {}): [SeqpacketSocket, SeqpacketSocket] {
     const [a, b] = loadAddon().seqpacketPair();
-    return [new SeqpacketSocket(a, opts), new SeqpacketSocket(b, opts)];
+    let first: SeqpacketSocket;
+    try {
+      first = adopt(a, opts);
+    } catch (err) {
+      loadAddon().closeFd(b);
+      throw err;
+    }
+    try {
+      return [first, adopt(b, opts)];
+    } catch (err) {
+      first.close();
+      throw err;
+    }
   }
 
   get fd(): number {
@@ -246,10 +258,26 @@ export class SeqpacketServer extends EventEmitter<SeqpacketServerEvents> {
         return;
       }
       if (fd === null) return;
-      const socket = new SeqpacketSocket(fd, this.#socketOpts);
+      let socket: SeqpacketSocket;
+      try {
+        socket = adopt(fd, this.#socketOpts);
+      } catch (err) {
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       if (this.listenerCount('connection') === 0) socket.close();
       else this.emit('connection', socket);
     }
+  }
+}
+
+/** Wraps fd in a SeqpacketSocket, closing it if that fails so it cannot leak. */
+function adopt(fd: number, opts: SeqpacketSocketOptions): SeqpacketSocket {
+  try {
+    return new SeqpacketSocket(fd, opts);
+  } catch (err) {
+    loadAddon().closeFd(fd);
+    throw err;
   }
 }
 
