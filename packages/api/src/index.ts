@@ -65,3 +65,4 @@ export * as wkt from '@bufbuild/protobuf/wkt';
 export * from './xds/index';
 export * from './grpc/index';
 export { ApiError, type ApiErrorCode } from './errors';
+export * from './resources/index';
