@@ -33,17 +33,24 @@ export function parseIptablesSave(text: string): Map<string, SavedTable> {
       const name = line.slice(1).split(' ')[0];
       if (name) cur.chains.push(name);
     } else {
-      const rule = parseAppend(line.replace(COUNTER_PREFIX_RE, ''));
-      if (rule) cur.rules.push(rule);
+      addRule(cur.rules, line.replace(COUNTER_PREFIX_RE, ''));
     }
   }
   return out;
 }
 
-function parseAppend(line: string): Rule | undefined {
-  const m = /^-A (\S+) (.*)$/.exec(line);
-  if (!m || m[1] === undefined || m[2] === undefined) return undefined;
-  return { chain: m[1], spec: m[2] };
+// `-A` is all iptables-save prints; `-I CHAIN 1` also appears in our own restore inputs.
+function addRule(rules: Rule[], line: string): void {
+  const append = /^-A (\S+) (.*)$/.exec(line);
+  if (append?.[1] !== undefined && append[2] !== undefined) {
+    rules.push({ chain: append[1], spec: append[2] });
+    return;
+  }
+  const insert = /^-I (\S+) 1 (.*)$/.exec(line);
+  if (insert?.[1] === undefined || insert[2] === undefined) return;
+  const chain = insert[1];
+  const at = rules.findIndex((r) => r.chain === chain);
+  rules.splice(at < 0 ? rules.length : at, 0, { chain, spec: insert[2] });
 }
 
 /** The chain a rule jumps or goes to, if any. */
