@@ -1,1 +1,15 @@
-export {};
+export * from './spiffe';
+export * from './pki';
+export * from './ca';
+export {
+  SpiffeIdError,
+  DerParseError,
+  CsrInvalidError,
+  CaConfigError,
+  CaTtlError,
+  PeerIdentityError,
+  TrustDomainMismatchError,
+  CertificateFetchTimeoutError,
+  CertificateResponseError,
+  CertificateManagerClosedError,
+} from './errors';
