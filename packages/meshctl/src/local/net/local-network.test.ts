@@ -1,0 +1,215 @@
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalNetwork, type PodRef } from './index';
+import { isAlive, procStartTime } from './processes';
+
+// Real kernel: network namespaces, veths, a bridge and iptables, all inside namespaces named with this prefix.
+const ID = `${process.pid % 100000}`;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `mtest-${ID}-`));
+const echoBundle = path.join(tmp, 'echo.mjs');
+
+function rootSnapshot(): string {
+  const strip = (s: string) => s.replace(/"(valid|preferred)_life_time":\d+/g, '');
+  const ip = (args: string[]) => strip(spawnSync('ip', ['-j', ...args], { encoding: 'utf8' }).stdout);
+  const ipt = spawnSync('iptables-save', { encoding: 'utf8' }).stdout.replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, '');
+  return [ip(['route', 'show', 'table', 'all']), ip(['addr']), ip(['rule']), ip(['link']), ipt].join('\n');
+}
+
+function owned(prefix: string): { netns: string[]; etc: string[] } {
+  const ls = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d) : []);
+  return {
+    netns: ls('/run/netns').filter((n) => n.startsWith(prefix)),
+    etc: ls('/etc/netns').filter((n) => n.startsWith(prefix)),
+  };
+}
+
+/** Starts the bundled echo app in a pod and resolves once it printed its listening line. */
+function startEcho(net: LocalNetwork, ref: PodRef, version: string, detached = false): Promise<ChildProcess> {
+  const log = path.join(tmp, `${net.prefix}${ref.name}.log`);
+  const argv = [process.execPath, echoBundle, '--port', '8080', '--tcp-port', '9000'];
+  argv.push('--pod', ref.name, '--namespace', ref.namespace, '--version', version);
+  if (detached) {
+    const child = net.spawnInPod(ref, argv, { stdio: log, detached: true });
+    return waitFor(() => fs.readFileSync(log, 'utf8').includes('listening')).then(() => child);
+  }
+  const child = net.spawnInPod(ref, argv);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"listening"')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`echo exited ${String(code)}: ${out}`)));
+  });
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (cond()) return;
+    } catch {
+      // Not there yet.
+    }
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function curlJson(net: LocalNetwork, ref: PodRef, url: string): Promise<{ pod: string; remoteAddress: string; version: string }> {
+  const r = await net.execInPod(ref, ['curl', '-sS', '--max-time', '5', url]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as { pod: string; remoteAddress: string; version: string };
+}
+
+beforeAll(async () => {
+  await build({
+    entryPoints: [path.join(here, '../../echo/main.ts')],
+    outfile: echoBundle,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+}, 30_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('LocalNetwork on a real kernel', () => {
+  const prefix = `mtest-${ID}-`;
+  const opts = { cluster: `t${ID}`, prefix, stateDir: path.join(tmp, 'state') };
+  const net = new LocalNetwork(opts);
+  const client = { namespace: 'demo', name: 'client' };
+  const echo1 = { namespace: 'demo', name: 'echo-v1' };
+  const echo2 = { namespace: 'demo', name: 'echo-v2' };
+  let before = '';
+  let echoProc: ChildProcess;
+
+  beforeAll(async () => {
+    before = rootSnapshot();
+    await net.up({ nodes: 2 });
+    await net.up({ nodes: 2 }); // idempotent
+    const [n0, n1] = net.state.nodes;
+    await net.addPod(n0!.name, client.name, client.namespace, { labels: { app: 'client' } });
+    await net.addPod(n1!.name, echo1.name, echo1.namespace, { labels: { app: 'echo', version: 'v1' } });
+    await net.addPod(n0!.name, echo2.name, echo2.namespace, { labels: { app: 'echo', version: 'v2' } });
+    echoProc = await startEcho(net, echo1, 'v1');
+    await startEcho(net, echo2, 'v2');
+  }, 30_000);
+
+  afterAll(async () => {
+    await net.down();
+  }, 30_000);
+
+  it('lays out kind-like addresses and kindnet routes', () => {
+    expect(net.state.nodes.map((n) => [n.ip, n.podCidr])).toEqual([
+      ['172.18.0.2', '10.244.0.0/24'],
+      ['172.18.0.3', '10.244.1.0/24'],
+    ]);
+    expect(net.pod(echo1).ip).toBe('10.244.1.2');
+    expect(net.pod(client).ip).toBe('10.244.0.2');
+    expect(net.pod(echo2).ip).toBe('10.244.0.3');
+  });
+
+  it('connects pods across nodes without NAT', async () => {
+    const j = await curlJson(net, client, `http://${net.pod(echo1).ip}:8080/x`);
+    expect(j).toMatchObject({ pod: 'echo-v1', remoteAddress: net.pod(client).ip });
+  });
+
+  it('connects pods on the same node through the node', async () => {
+    const j = await curlJson(net, client, `http://${net.pod(echo2).ip}:8080/`);
+    expect(j).toMatchObject({ pod: 'echo-v2', remoteAddress: net.pod(client).ip });
+  });
+
+  it('load-balances a ClusterIP VIP over every endpoint, reachable by name', async () => {
+    const svc = await net.setService({ namespace: 'demo', name: 'echo', ports: [{ port: 80, targetPort: 8080 }], selector: { app: 'echo' } });
+    expect(svc.vip.startsWith('10.')).toBe(true);
+    const r = await net.execInPod(client, [process.execPath, echoBundle, 'client', '--url', 'http://echo.demo.svc.cluster.local/', '--count', '40', '--concurrency', '4']);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { ok: number; byVersion: Record<string, number> };
+    expect(summary.ok).toBe(40);
+    expect(summary.byVersion.v1).toBeGreaterThan(0);
+    expect(summary.byVersion.v2).toBeGreaterThan(0);
+    expect((await curlJson(net, client, 'http://echo/')).remoteAddress).toBe(net.pod(client).ip);
+  });
+
+  it('resolves <svc>.<ns>:<port> by name with curl and reaches the VIP from a node (OUTPUT DNAT)', async () => {
+    await net.setService({ namespace: 'demo', name: 'echo', ports: [{ port: 8080 }], selector: { app: 'echo', version: 'v1' } });
+    expect((await curlJson(net, client, 'http://echo.demo:8080/')).pod).toBe('echo-v1');
+    const r = await net.execInNode(net.state.nodes[0]!.name, ['curl', '-sS', '--max-time', '5', 'http://echo.demo.svc:8080/']);
+    expect(JSON.parse(r.stdout)).toMatchObject({ pod: 'echo-v1' });
+  });
+
+  it('hairpins an endpoint calling its own VIP', async () => {
+    const j = await curlJson(net, echo1, 'http://echo.demo:8080/');
+    expect(j.pod).toBe('echo-v1');
+  });
+
+  it('refuses fast on a service without endpoints and forgets removed services', async () => {
+    await net.setService({ namespace: 'demo', name: 'empty', ports: [{ port: 80 }], selector: { app: 'nothing' } });
+    const t0 = Date.now();
+    const r = await net.execInPod(client, ['curl', '-sS', '--max-time', '5', 'http://empty.demo/']);
+    expect(r.code).toBe(7); // couldn't connect: REJECT, not a timeout
+    expect(Date.now() - t0).toBeLessThan(3000);
+    await net.removeService('demo', 'empty');
+    const hosts = fs.readFileSync(`/etc/netns/${net.pod(client).netns}/hosts`, 'utf8');
+    expect(hosts).not.toContain('empty.demo');
+    const saved = (await net.execInNode(net.state.nodes[1]!.name, ['iptables-save'])).stdout;
+    expect(saved).not.toContain('demo/empty');
+    expect(saved).toContain('demo/echo');
+    const dns = await net.execInPod(client, ['curl', '-sS', '--max-time', '5', 'http://empty.demo/']);
+    expect(dns.code).toBe(6); // unresolvable, and no query left the pod's own loopback resolver
+  });
+
+  it('removePod kills the pod processes and deletes its netns and /etc/netns entry', async () => {
+    const ns = net.pod(echo1).netns;
+    const pid = echoProc.pid!;
+    await net.removePod(echo1);
+    expect(procStartTime(pid)).toBeUndefined();
+    expect(fs.existsSync(`/run/netns/${ns}`)).toBe(false);
+    expect(fs.existsSync(`/etc/netns/${ns}`)).toBe(false);
+    expect((await curlJson(net, client, 'http://echo.demo:8080/').catch(() => undefined))).toBeUndefined();
+  });
+
+  it('down removes everything and leaves the root netns untouched', async () => {
+    const pids = net.state.processes.map((p) => ({ pid: p.pid, startTime: p.startTime }));
+    expect(pids.length).toBeGreaterThan(0);
+    await net.down();
+    expect(owned(prefix)).toEqual({ netns: [], etc: [] });
+    expect(pids.some(isAlive)).toBe(false);
+    expect(fs.existsSync(path.join(opts.stateDir, 'state.json'))).toBe(false);
+    expect(rootSnapshot()).toBe(before);
+  });
+});
+
+describe('down after a crash', () => {
+  it('cleans up from the state file, and by name prefix when the state file is gone too', async () => {
+    for (const loseState of [false, true]) {
+      const prefix = `mtest-${ID}c${loseState ? 1 : 0}-`;
+      const opts = { cluster: `c${ID}`, prefix, stateDir: path.join(tmp, `crash-${String(loseState)}`) };
+      try {
+        const crashed = new LocalNetwork(opts);
+        await crashed.up({ nodes: 1 });
+        const pod = await crashed.addPod(crashed.state.nodes[0]!.name, 'orphan', 'demo');
+        const child = await startEcho(crashed, pod, 'v1', true);
+        const victim = { pid: child.pid!, startTime: procStartTime(child.pid!)! };
+        // The owner dies without cleaning up; a later invocation only has what is on disk.
+        if (loseState) fs.rmSync(path.join(opts.stateDir, 'state.json'));
+        const report = await new LocalNetwork(opts).down();
+        expect(report.netns.length).toBe(3);
+        expect(report.killedPids).toContain(victim.pid);
+        expect(isAlive(victim)).toBe(false);
+        expect(owned(prefix)).toEqual({ netns: [], etc: [] });
+      } finally {
+        await new LocalNetwork(opts).down();
+      }
+    }
+  }, 30_000);
+});
