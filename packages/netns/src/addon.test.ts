@@ -55,3 +55,44 @@ describe('loading from an app bundle', () => {
     expect(run()).toBe('true');
   });
 });
+
+// An exception thrown by a listener inside a poll callback must reach 'uncaughtException' like any
+// other event-loop callback, not abort the process or get lost.
+describe('exceptions thrown from readiness callbacks', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `mesh-netns-throw-${process.pid}-`));
+    fs.writeFileSync(
+      path.join(dir, 'entry.ts'),
+      `import { SeqpacketSocket } from ${JSON.stringify(path.join(pkgDir, 'src', 'index.ts'))};
+       const [a, b] = SeqpacketSocket.pair();
+       process.on('uncaughtException', (err) => {
+         process.stdout.write('caught:' + err.message);
+         a.close(); b.close();
+       });
+       b.on('message', () => { throw new Error('listener failed'); });
+       a.send(Buffer.from('x'));`,
+    );
+    await build({
+      entryPoints: [path.join(dir, 'entry.ts')],
+      outfile: path.join(pkgDir, 'build', `throw-test-${process.pid}.mjs`),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      external: ['*.node'],
+      logLevel: 'silent',
+    });
+  });
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(path.join(pkgDir, 'build', `throw-test-${process.pid}.mjs`), { force: true });
+  });
+
+  it.skipIf(!fs.existsSync(builtAddon))('reaches process uncaughtException and the loop ends cleanly', () => {
+    const out = execFileSync(process.execPath, [path.join(pkgDir, 'build', `throw-test-${process.pid}.mjs`)], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(out).toBe('caught:listener failed');
+  });
+});

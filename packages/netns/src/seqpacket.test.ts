@@ -195,6 +195,37 @@ describe('SeqpacketServer / SeqpacketSocket', () => {
     expect(openFdCount()).toBe(baseline);
   });
 
+  it('refuses a datagram larger than the socket send buffer with EMSGSIZE and stays usable', async () => {
+    const [a, b] = pair();
+    expect(catchCode(() => a.send(Buffer.alloc(4 * 1024 * 1024)))).toBe('EMSGSIZE');
+    const got = nextMessage(b);
+    a.send(Buffer.from('still fine'));
+    expect((await got).data.toString()).toBe('still fine');
+  });
+
+  it('serves several clients; closing the server keeps accepted sockets open', async () => {
+    const sockPath = path.join(tmpDir, 'multi.sock');
+    const server = track(SeqpacketServer.listen(sockPath));
+    const peers: SeqpacketSocket[] = [];
+    server.on('connection', (s) => {
+      peers.push(track(s));
+      s.on('message', (m) => s.send(Buffer.concat([Buffer.from('echo:'), m.data])));
+    });
+    const clients = [0, 1, 2].map(() => track(SeqpacketSocket.connect(sockPath)));
+    const replies = clients.map((c) => nextMessage(c));
+    clients.forEach((c, i) => c.send(Buffer.from(`c${i}`)));
+    expect((await Promise.all(replies)).map((m) => m.data.toString())).toEqual(['echo:c0', 'echo:c1', 'echo:c2']);
+    server.close();
+    await once(server, 'close');
+    expect(catchCode(() => SeqpacketSocket.connect(sockPath))).toBe('ENOENT');
+    const late = nextMessage(clients[1]!);
+    clients[1]!.send(Buffer.from('after'));
+    expect((await late).data.toString()).toBe('echo:after');
+    const closed = Promise.all(clients.map((c) => once(c, 'close')));
+    for (const p of peers) p.close();
+    await closed; // clients see EOF when the server side closes
+  });
+
   it('send after close fails with EPIPE', () => {
     const [a] = pair();
     a.close();
