@@ -1,1 +1,13 @@
-export {};
+export { DeltaXdsClient } from './client';
+export { Backoff, DEFAULT_INITIAL_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS } from './backoff';
+export { XdsRejectedResponseError } from './errors';
+export type {
+  DeltaXdsClientEvents,
+  DeltaXdsClientOptions,
+  DisconnectInfo,
+  NackInfo,
+  NodeInit,
+  ResponseInfo,
+  XdsTypeHandler,
+  XdsUpdate,
+} from './types';
