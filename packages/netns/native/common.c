@@ -93,7 +93,10 @@ bool arg_int32(napi_env env, napi_value v, const char *name, int32_t *out) {
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return type_error(env, name, "a number");
   double d;
   napi_get_value_double(env, v, &d);
-  if (d != (double)(int32_t)d) return type_error(env, name, "a 32-bit integer");
+  /* Range check first: casting NaN or an out-of-range double to an integer is undefined behaviour. */
+  if (!(d >= -2147483648.0 && d <= 2147483647.0) || d != (double)(int32_t)d) {
+    return type_error(env, name, "a 32-bit integer");
+  }
   *out = (int32_t)d;
   return true;
 }
@@ -103,7 +106,7 @@ bool arg_uint32(napi_env env, napi_value v, const char *name, uint32_t *out) {
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return type_error(env, name, "a number");
   double d;
   napi_get_value_double(env, v, &d);
-  if (d < 0 || d > 4294967295.0 || d != (double)(uint32_t)d) {
+  if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) {
     return type_error(env, name, "an unsigned 32-bit integer");
   }
   *out = (uint32_t)d;

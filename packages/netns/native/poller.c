@@ -34,15 +34,19 @@ static void on_handle_closed(uv_handle_t *h) {
   poller_maybe_free(p);
 }
 
-static void on_finalize(napi_env env, void *data, void *hint) {
-  poller_t *p = data;
+static void release_refs(napi_env env, poller_t *p) {
   if (p->callback != NULL) napi_delete_reference(env, p->callback);
   if (p->async != NULL) napi_async_destroy(env, p->async);
-  /* Only reachable after close(): open pollers hold a strong self reference. */
   if (p->self != NULL) napi_delete_reference(env, p->self);
   p->self = NULL;
   p->callback = NULL;
   p->async = NULL;
+}
+
+/* Only reachable after close(): open pollers hold a strong self reference. */
+static void on_finalize(napi_env env, void *data, void *hint) {
+  poller_t *p = data;
+  release_refs(env, p);
   p->js_finalized = true;
   poller_maybe_free(p);
 }
@@ -110,7 +114,8 @@ static napi_value js_poller_new(napi_env env, napi_callback_info info) {
             napi_async_init(env, self, name, &p->async) == napi_ok &&
             napi_wrap(env, self, p, on_finalize, NULL, NULL) == napi_ok; /* last: after this, p is owned by JS */
   if (!ok) {
-    on_finalize(env, p, NULL); /* releases whatever was created; p is freed once uv_close completes */
+    release_refs(env, p); /* nothing in JS owns p: it is freed once uv_close completes */
+    p->js_finalized = true;
     p->closing = true;
     uv_close((uv_handle_t *)&p->handle, on_handle_closed);
     return throw_napi_failure(env);

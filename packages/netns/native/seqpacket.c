@@ -130,6 +130,7 @@ static napi_value js_send_msg(napi_env env, napi_callback_info info) {
     msg.msg_control = ctrl.buf;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (c == NULL) return throw_code(env, "EINVAL", "control buffer too small");
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);

@@ -61,6 +61,9 @@ describe('openNetns', () => {
   it('validates arguments with EINVAL instead of crashing', () => {
     expect(catchError(() => openNetns(42 as unknown as string))).toMatchObject({ code: 'EINVAL' });
     expect(catchError(() => closeFd(-1))).toMatchObject({ code: 'EINVAL' });
+    expect(catchError(() => closeFd(NaN))).toMatchObject({ code: 'EINVAL' });
+    expect(catchError(() => closeFd(2 ** 40))).toMatchObject({ code: 'EINVAL' });
+    expect(catchError(() => setMark(0, -1))).toMatchObject({ code: 'EINVAL' });
     expect(catchError(() => createSocketInNetns(null, { family: 5 as 4 }))).toMatchObject({ code: 'EINVAL' });
   });
 });
