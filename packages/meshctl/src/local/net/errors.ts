@@ -8,7 +8,8 @@ export type LocalNetErrorCode =
   | 'LOCAL_NET_POD_CIDR_FULL'
   | 'LOCAL_NET_VIP_EXHAUSTED'
   | 'LOCAL_NET_STATE_CORRUPT'
-  | 'LOCAL_NET_NOT_UP';
+  | 'LOCAL_NET_NOT_UP'
+  | 'LOCAL_NET_LOCKED';
 
 export class LocalNetError extends Error {
   readonly code: LocalNetErrorCode;

@@ -1,4 +1,5 @@
-export { LocalNetwork, kindNodeNames } from './local-network';
+export { LocalNetwork } from './local-network';
+export { kindNodeNames, podEnv } from './types';
 export type {
   AddPodOptions,
   DownReport,
@@ -9,7 +10,7 @@ export type {
   ServiceSpec,
   SpawnOptions,
   UpOptions,
-} from './local-network';
+} from './types';
 export { CommandError, LocalNetError, type LocalNetErrorCode } from './errors';
 export type { RunResult } from './run';
 export type { NetworkState, NodeState, PodState, ProcessState, ServicePort, ServiceState } from './state';

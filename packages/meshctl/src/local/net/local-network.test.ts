@@ -33,7 +33,8 @@ function owned(prefix: string): { netns: string[]; etc: string[] } {
 function startEcho(net: LocalNetwork, ref: PodRef, version: string, detached = false): Promise<ChildProcess> {
   const log = path.join(tmp, `${net.prefix}${ref.name}.log`);
   const argv = [process.execPath, echoBundle, '--port', '8080', '--tcp-port', '9000'];
-  argv.push('--pod', ref.name, '--namespace', ref.namespace, '--version', version);
+  // Pod name and namespace come from the downward-API-like environment spawnInPod sets.
+  argv.push('--version', version);
   if (detached) {
     const child = net.spawnInPod(ref, argv, { stdio: log, detached: true });
     return waitFor(() => fs.readFileSync(log, 'utf8').includes('listening')).then(() => child);
@@ -187,6 +188,24 @@ describe('LocalNetwork on a real kernel', () => {
     expect(fs.existsSync(path.join(opts.stateDir, 'state.json'))).toBe(false);
     expect(rootSnapshot()).toBe(before);
   });
+});
+
+describe('state shared by several instances (separate meshctl invocations)', () => {
+  it('serializes allocation through the state file lock', async () => {
+    const opts = { cluster: `s${ID}`, prefix: `mtest-${ID}s-`, stateDir: path.join(tmp, 'shared') };
+    const a = new LocalNetwork(opts);
+    const b = new LocalNetwork(opts);
+    try {
+      await a.up({ nodes: 1 });
+      const node = a.state.nodes[0]!.name;
+      const [p1, p2] = await Promise.all([a.addPod(node, 'p1', 'demo'), b.addPod(node, 'p2', 'demo')]);
+      expect(p1.ip).not.toBe(p2.ip);
+      expect(new LocalNetwork(opts).state.pods.map((p) => p.name).sort()).toEqual(['p1', 'p2']);
+    } finally {
+      await new LocalNetwork(opts).down();
+    }
+    expect(owned(opts.prefix)).toEqual({ netns: [], etc: [] });
+  }, 30_000);
 });
 
 describe('down after a crash', () => {

@@ -2,6 +2,21 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LocalNetError } from './errors';
+import { acquireStateLock } from './lock';
+import {
+  NOOP_LOGGER,
+  kindNodeNames,
+  podEnv,
+  type AddPodOptions,
+  type DownReport,
+  type ExecOptions,
+  type LocalNetworkOptions,
+  type NetLogger,
+  type PodRef,
+  type ServiceSpec,
+  type SpawnOptions,
+  type UpOptions,
+} from './types';
 import { listNetnsEtc, removeNetnsEtc, renderHosts, renderResolvConf, writeNetnsEtc } from './hosts';
 import { applyServiceRules, renderServiceRules } from './iptables';
 import {
@@ -27,10 +42,9 @@ import {
   procStartTime,
   snapshot,
   spawnInNetns,
-  type SpawnInNetnsOptions,
 } from './processes';
-import { run, type RunOptions, type RunResult } from './run';
-import { allocateVip } from './services';
+import { run, type RunResult } from './run';
+import { allocateVip, serviceEndpointIps } from './services';
 import {
   DEFAULT_STATE_ROOT,
   emptyState,
@@ -41,7 +55,6 @@ import {
   type NetworkState,
   type NodeState,
   type PodState,
-  type ServicePort,
   type ServiceState,
 } from './state';
 import {
@@ -55,59 +68,6 @@ import {
   podHealthy,
   switchHealthy,
 } from './topology';
-
-export interface NetLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-}
-
-export interface LocalNetworkOptions {
-  cluster: string;
-  /** netns name prefix; default `mesh-<cluster>-`. */
-  prefix?: string;
-  /** Default /run/mesh-local/<cluster>. */
-  stateDir?: string;
-  logger?: NetLogger;
-}
-
-export interface UpOptions {
-  /** A count (kind-style names `<cluster>-control-plane`, `<cluster>-worker`, `<cluster>-worker2`...) or names. */
-  nodes: number | readonly string[];
-}
-
-export interface PodRef {
-  namespace: string;
-  name: string;
-}
-
-export interface AddPodOptions {
-  labels?: Record<string, string>;
-  serviceAccount?: string;
-}
-
-export interface ServiceSpec {
-  namespace: string;
-  name: string;
-  ports: ServicePort[];
-  selector?: Record<string, string>;
-  endpointIps?: string[];
-}
-
-export interface DownReport {
-  netns: string[];
-  killedPids: number[];
-}
-
-export type ExecOptions = RunOptions;
-export type SpawnOptions = SpawnInNetnsOptions;
-
-const NOOP_LOGGER: NetLogger = { debug: () => undefined, info: () => undefined };
-
-export function kindNodeNames(cluster: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) =>
-    i === 0 ? `${cluster}-control-plane` : `${cluster}-worker${i === 1 ? '' : String(i)}`,
-  );
-}
 
 /**
  * The kind replacement: a switch netns with a bridge, node netns wired to it, pod netns wired to their node,
@@ -131,7 +91,13 @@ export class LocalNetwork {
     this.st = loadState(this.stateDir) ?? emptyState(this.cluster, this.prefix);
   }
 
+  /** As of the last mutation or `reload()`; other invocations may have changed the file since. */
   get state(): Readonly<NetworkState> {
+    return this.st;
+  }
+
+  reload(): Readonly<NetworkState> {
+    this.st = loadState(this.stateDir) ?? emptyState(this.cluster, this.prefix);
     return this.st;
   }
 
@@ -139,9 +105,21 @@ export class LocalNetwork {
     return switchNetns(this.prefix);
   }
 
-  /** Mutations are serialized: IP and VIP allocation read-modify-write the state. */
+  /**
+   * Mutations are serialized, in this process and across processes (lock file), and start from the state on
+   * disk: IP and VIP allocation read-modify-write it, and another invocation may have changed it meanwhile.
+   */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
+    const locked = async () => {
+      const release = await acquireStateLock(this.stateDir);
+      try {
+        this.reload();
+        return await fn();
+      } finally {
+        release();
+      }
+    };
+    const next = this.queue.then(locked, locked);
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -339,10 +317,21 @@ export class LocalNetwork {
     return run(['ip', 'netns', 'exec', this.node(nodeName).netns, ...argv], opts);
   }
 
-  /** Long-running process in a pod; its pid is recorded and it is killed by removePod/down. */
+  /**
+   * Long-running process in a pod; its pid is recorded and it is killed by removePod/down. The environment
+   * carries what the downward API would (POD_NAME, POD_NAMESPACE, POD_IP, NODE_NAME, SERVICE_ACCOUNT), under
+   * anything given in `opts.env`.
+   */
   spawnInPod(ref: PodRef, argv: readonly string[], opts: SpawnOptions = {}): ChildProcess {
     const pod = this.pod(ref);
-    return this.track(podOwner(pod), pod.netns, argv, opts);
+    const env = { ...process.env, ...podEnv(pod), ...(opts.env ?? {}) };
+    return this.track(podOwner(pod), pod.netns, argv, { ...opts, env });
+  }
+
+  /** Endpoint IPs a service currently DNATs to (selector matches plus explicit IPs). */
+  serviceEndpoints(namespace: string, name: string): string[] {
+    const svc = this.service(namespace, name);
+    return svc ? serviceEndpointIps(svc, this.st.pods) : [];
   }
 
   /** Long-running process in a node netns (hostNetwork components: the CNI agent). */

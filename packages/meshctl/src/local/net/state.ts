@@ -109,6 +109,7 @@ export function saveState(stateDir: string, state: NetworkState): void {
 
 export function removeStateFile(stateDir: string): void {
   fs.rmSync(stateFilePath(stateDir), { force: true });
+  fs.rmSync(path.join(stateDir, 'state.lock'), { force: true });
   try {
     fs.rmdirSync(stateDir);
   } catch {
