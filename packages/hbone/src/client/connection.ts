@@ -46,7 +46,8 @@ export class PooledConnection {
     // ztunnel: a new connection once this one would reach the pool limit or the peer's limit.
     if (typeof peerMax === 'number' && peerMax > 0) this.capacity = Math.min(this.maxStreams, peerMax);
     if (this.state === 'connecting') this.state = 'ready';
-    session.on('error', () => undefined);
+    // Node 20 may report a dead socket only as an error without closing the session.
+    session.on('error', () => this.destroy());
     session.once('goaway', () => this.markDraining());
     session.once('close', () => this.markClosed());
     startKeepalive(session, this.keepalive);

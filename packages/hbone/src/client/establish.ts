@@ -62,41 +62,23 @@ function tlsFailed(where: string, err: unknown): HboneError {
   );
 }
 
-function startTls(raw: Socket, opts: EstablishOptions, where: string): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const sock = tls.connect({
-      socket: raw,
-      secureContext: opts.tls.secureContext,
-      ALPNProtocols: [HBONE_ALPN],
-      // ztunnel sends no SNI and checks URI SANs instead of a hostname.
-      servername: '',
-      rejectUnauthorized: true,
-      checkServerIdentity: (_host, cert) => verifyServerSans(cert, opts.expectedSans),
-    });
-    const onAbort = (): void => {
-      sock.destroy();
-    };
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    sock.once('error', (err) => {
-      opts.signal.removeEventListener('abort', onAbort);
-      reject(tlsFailed(where, err));
-    });
-    sock.once('secureConnect', () => {
-      opts.signal.removeEventListener('abort', onAbort);
-      if (sock.alpnProtocol !== HBONE_ALPN) {
-        sock.destroy();
-        reject(tlsFailed(where, new Error(`server did not negotiate ALPN h2 (got ${String(sock.alpnProtocol)})`)));
-        return;
-      }
-      resolve(sock);
-    });
+function startTls(raw: Socket, opts: EstablishOptions): TLSSocket {
+  return tls.connect({
+    socket: raw,
+    secureContext: opts.tls.secureContext,
+    ALPNProtocols: [HBONE_ALPN],
+    // ztunnel sends no SNI and checks URI SANs instead of a hostname.
+    servername: '',
+    rejectUnauthorized: true,
+    checkServerIdentity: (_host, cert) => verifyServerSans(cert, opts.expectedSans),
   });
 }
 
 /**
- * Waits for the server's SETTINGS: only then is its MAX_CONCURRENT_STREAMS known, and only a
- * server that accepted our client certificate sends them (with TLS 1.3 the client finishes its
- * handshake before the server has verified it).
+ * Runs TLS and HTTP/2 setup as one step and waits for the server's SETTINGS: only then is its
+ * MAX_CONCURRENT_STREAMS known, and only a server that accepted our client certificate sends
+ * them (with TLS 1.3 the client finishes its handshake before the server has verified it, so a
+ * rejection arrives as an alert just after 'secureConnect'; the session must already own the socket).
  */
 function startH2(sock: TLSSocket, opts: EstablishOptions, where: string): Promise<ClientHttp2Session> {
   return new Promise((resolve, reject) => {
@@ -111,23 +93,40 @@ function startH2(sock: TLSSocket, opts: EstablishOptions, where: string): Promis
         maxHeaderListSize: H2_CLIENT_MAX_HEADER_LIST_BYTES,
       },
     });
+    let done = false;
     const fail = (err: unknown): void => {
+      if (done) return;
+      done = true;
       cleanup();
       session.destroy();
       reject(tlsFailed(where, err ?? new Error('server closed the connection before HTTP/2 SETTINGS (client certificate rejected?)')));
     };
+    const onError = (err: unknown): void => fail(err);
     const onClose = (): void => fail(undefined);
-    const onAbort = (): void => fail(new HboneError('HBONE_CONNECT_TIMEOUT', `HBONE connection to ${where} timed out`));
+    const onAbort = (): void => fail(opts.signal.reason);
     const cleanup = (): void => {
-      session.removeListener('error', fail);
       session.removeListener('close', onClose);
+      sock.removeListener('close', onClose);
       opts.signal.removeEventListener('abort', onAbort);
     };
-    session.once('error', fail);
+    // The socket is watched too: after a certificate alert that arrives right after the handshake,
+    // Node 20 emits the error on the socket but neither the socket nor the session closes.
+    // The error listeners stay attached (errors can repeat); fail() runs once.
+    session.on('error', onError);
+    sock.on('error', onError);
     session.once('close', onClose);
+    sock.once('close', onClose);
     opts.signal.addEventListener('abort', onAbort, { once: true });
-    session.once('connect', () => session.setLocalWindowSize(H2_CONNECTION_WINDOW_BYTES));
+    session.once('connect', () => {
+      if (sock.alpnProtocol !== HBONE_ALPN) {
+        fail(new Error(`server did not negotiate ALPN h2 (got ${String(sock.alpnProtocol)})`));
+        return;
+      }
+      session.setLocalWindowSize(H2_CONNECTION_WINDOW_BYTES);
+    });
     session.once('remoteSettings', () => {
+      if (done) return;
+      done = true;
       cleanup();
       resolve(session);
     });
@@ -148,8 +147,5 @@ export async function establishSession(opts: EstablishOptions): Promise<ClientHt
     raw.destroy();
     throw opts.signal.reason;
   }
-  const sock = await startTls(raw, opts, where).catch((err: unknown) => {
-    throw opts.signal.aborted ? opts.signal.reason : err;
-  });
-  return startH2(sock, opts, where);
+  return startH2(startTls(raw, opts), opts, where);
 }

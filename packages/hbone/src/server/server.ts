@@ -73,6 +73,7 @@ export function createHboneServer(opts: HboneServerOptions): HboneServer {
   const report = opts.onError ?? ((): void => undefined);
   const sessions = new Set<ServerHttp2Session>();
   const handshaking = new Set<Socket>();
+  const established = new Set<TLSSocket>();
 
   const h2 = http2.createServer({
     maxSessionMemory: H2_MAX_SESSION_MEMORY_MB,
@@ -141,6 +142,8 @@ export function createHboneServer(opts: HboneServerOptions): HboneServer {
         throw rejected;
       }
       sock[kConnInfo] = { peer, local, remote };
+      established.add(sock);
+      sock.once('close', () => established.delete(sock));
       h2.emit('connection', sock);
     } catch (err) {
       raw.destroy();
@@ -185,6 +188,9 @@ export function createHboneServer(opts: HboneServerOptions): HboneServer {
     destroy() {
       if (netServer.listening) netServer.close();
       for (const raw of handshaking) raw.destroy();
+      // Like a crash: drop the TCP connections. Destroying the sessions instead would reset every
+      // stream with NO_ERROR, which clients read as a clean end of their tunnels.
+      for (const sock of established) sock.destroy();
       for (const s of sessions) s.destroy();
     },
   };
