@@ -13,3 +13,5 @@ export {
   CertificateResponseError,
   CertificateManagerClosedError,
 } from './errors';
+export * from './tls';
+export * from './manager';
