@@ -1,6 +1,7 @@
 export { DeltaXdsClient } from './client';
 export { Backoff, DEFAULT_INITIAL_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS } from './backoff';
 export { XdsRejectedResponseError } from './errors';
+export { defineXdsType } from './types';
 export type {
   DeltaXdsClientEvents,
   DeltaXdsClientOptions,

@@ -74,3 +74,8 @@ export interface DeltaXdsClientEvents {
   nack: [NackInfo];
   response: [ResponseInfo];
 }
+
+/** Keeps `T` inferred inside an inline handler while the options hold handlers of mixed types. */
+export function defineXdsType<T>(handler: XdsTypeHandler<T>): XdsTypeHandler<unknown> {
+  return handler as XdsTypeHandler<unknown>;
+}
