@@ -1,2 +1,3 @@
 export * from './iptables';
 export * from './plugin';
+export * from './zds';
