@@ -146,6 +146,8 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       call.emit('error', { code: status.UNAUTHENTICATED, details: reason });
       return;
     }
+    // The client may have gone while we were authenticating; its buffered requests must not register a connection.
+    if (call.cancelled) return;
     let conn: AnyConnection | undefined;
     let ended = false;
     const finish = (reason: string, error?: { code: status; details: string }): void => {
