@@ -1,1 +1,2 @@
-export {};
+// Public entry of @mesh/ztunnel (the parts other modules of the app wire together).
+export * from './state/index';
