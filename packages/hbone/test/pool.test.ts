@@ -104,6 +104,26 @@ describe('HbonePool', () => {
     }
   });
 
+  it('lets joiners of a pending connection proceed when its first caller gives up', async () => {
+    const hb = await startHbone(serverCtx);
+    const pool = new HbonePool();
+    try {
+      const key = keyFor(hb.port);
+      const ctl = new AbortController();
+      const first = pool.connect({ key, authority: `127.0.0.1:${echo.port}`, tlsOptions: { secureContext: clientCtx }, signal: ctl.signal });
+      const second = pool.connect({ key, authority: `127.0.0.1:${echo.port}`, tlsOptions: { secureContext: clientCtx } });
+      ctl.abort(new Error('caller gave up'));
+      await expect(first).rejects.toThrow('caller gave up');
+      const t = await second;
+      t.end('still-works');
+      expect((await readAll(t)).toString()).toBe('still-works');
+      expect(hb.server.sessionCount).toBe(1);
+    } finally {
+      await pool.close();
+      hb.server.destroy();
+    }
+  });
+
   it('keeps different keys on different connections', async () => {
     const hb = await startHbone(serverCtx);
     const pool = new HbonePool();

@@ -30,6 +30,7 @@ beforeAll(async () => {
     onConnect: (req) => {
       seen.push(req);
       if (req.target.port === 1) return req.reject(401);
+      if (req.target.port === 2) throw new Error('handler bug');
       loopbackForwarder(req);
     },
   });
@@ -123,6 +124,12 @@ describe('HBONE tunnel over loopback', () => {
     expect(err).toBeInstanceOf(HboneConnectRefusedError);
     expect((err as HboneConnectRefusedError).code).toBe('HBONE_CONNECT_REFUSED');
     expect((err as HboneConnectRefusedError).status).toBe(401);
+  });
+
+  it('answers 503 when the handler throws before answering', async () => {
+    const err = await open('127.0.0.1:2').catch((e: unknown) => e);
+    expect((err as HboneConnectRefusedError).status).toBe(503);
+    expect(hb.errors.some((e) => e.message === 'handler bug')).toBe(true);
   });
 
   it('answers 503 when the upstream refuses', async () => {

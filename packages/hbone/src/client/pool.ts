@@ -90,7 +90,7 @@ export class HbonePool {
     const onOuterAbort = (): void => ctl.abort(req.signal?.reason);
     req.signal?.addEventListener('abort', onOuterAbort, { once: true });
     try {
-      const conn = await this.acquire(req, ctl.signal);
+      const conn = await this.acquire(req, ctl.signal, ms);
       return await this.openStream(conn, req, ctl.signal);
     } finally {
       clearTimeout(timer);
@@ -117,7 +117,7 @@ export class HbonePool {
     for (const c of conns) c.destroy();
   }
 
-  private async acquire(req: HboneConnectRequest, signal: AbortSignal): Promise<PooledConnection> {
+  private async acquire(req: HboneConnectRequest, signal: AbortSignal, timeoutMs: number): Promise<PooledConnection> {
     const k = keyString(req.key);
     for (;;) {
       const list = this.byKey.get(k) ?? [];
@@ -127,7 +127,7 @@ export class HbonePool {
         return ready;
       }
       let pending = list.find((c) => c.state === 'connecting' && c.waiting < c.capacity);
-      pending ??= this.startConnection(k, req, signal);
+      pending ??= this.startConnection(k, req, timeoutMs);
       pending.waiting++;
       try {
         await raceAbort(pending.ready, signal);
@@ -137,9 +137,16 @@ export class HbonePool {
     }
   }
 
-  private startConnection(k: string, req: HboneConnectRequest, signal: AbortSignal): PooledConnection {
+  /**
+   * The handshake has its own deadline rather than the first caller's signal: other requests may
+   * join it, so one caller giving up must not fail them all.
+   */
+  private startConnection(k: string, req: HboneConnectRequest, timeoutMs: number): PooledConnection {
     const nextHop = parseAuthority(req.key.nextHop);
     const dial = this.opts.dial;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(timeoutError(req, timeoutMs)), timeoutMs);
+    const signal = ctl.signal;
     const conn = new PooledConnection(
       this.maxStreams,
       this.idleReleaseMs,
@@ -156,6 +163,7 @@ export class HbonePool {
         dial: dial ? (s) => dial(req.key, s) : (s) => defaultDial(nextHop, s),
       },
     );
+    conn.ready.then(() => clearTimeout(timer), () => clearTimeout(timer));
     const list = this.byKey.get(k);
     if (list) list.push(conn);
     else this.byKey.set(k, [conn]);
