@@ -3,6 +3,7 @@
 # missing), npm packages, the native addon, and the build of every package. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

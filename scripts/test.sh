@@ -3,6 +3,7 @@
 # integration on real network namespaces, local end-to-end). Ends with one line "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
 scripts/bootstrap.sh || exit 1
 
