@@ -154,6 +154,14 @@ describe('HBONE tunnel over loopback', () => {
       checkServerIdentity: () => undefined,
     });
     try {
+      await new Promise((r) => session.once('remoteSettings', r));
+      // ztunnel's server settings.
+      expect(session.remoteSettings).toMatchObject({
+        maxConcurrentStreams: 200,
+        initialWindowSize: 4 * 1024 * 1024,
+        maxFrameSize: 1024 * 1024,
+        maxHeaderListSize: 64 * 1024,
+      });
       const req = session.request({ ':method': 'GET', ':path': '/' });
       const [headers] = (await new Promise((resolve) => req.once('response', (h) => resolve([h])))) as [http2.IncomingHttpHeaders];
       expect(headers[':status']).toBe(400);

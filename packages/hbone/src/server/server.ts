@@ -43,7 +43,8 @@ export interface HboneServerOptions {
 export interface HboneServer {
   /** The underlying listener; `listen({ fd })` accepts on a socket created in another netns. */
   readonly netServer: net.Server;
-  listen(options: ListenOptions): Promise<AddressInfo>;
+  /** `{ port, host }`, or `{ fd }` for an inherited / passed listening socket. */
+  listen(options: ListenOptions | { fd: number }): Promise<AddressInfo>;
   address(): AddressInfo | undefined;
   /** Serves an already-accepted TCP connection. */
   handleSocket(socket: Socket): void;
@@ -165,8 +166,10 @@ export function createHboneServer(opts: HboneServerOptions): HboneServer {
   return {
     netServer,
     async listen(options) {
-      netServer.listen(options);
-      await once(netServer, 'listening');
+      const listening = once(netServer, 'listening');
+      if ('fd' in options) netServer.listen({ fd: options.fd });
+      else netServer.listen(options);
+      await listening;
       return netServer.address() as AddressInfo;
     },
     address: () => (netServer.address() as AddressInfo | null) ?? undefined,
