@@ -6,7 +6,6 @@ import type { PodInfo } from '../proxy/index';
 import type { ZdsHandler } from './zds-client';
 
 export interface PodHandle {
-  readonly netnsFd: number;
   close(): void;
   stopAccepting(): void;
   readonly connectionCount: number;

@@ -1,0 +1,2 @@
+export { startOpsServers } from './servers';
+export type { AdminHooks, Endpoint, OpsServers } from './servers';

@@ -1,0 +1,192 @@
+// Wires ztunnel together (Z:src/app.rs): state, certificates, in-pod ZDS, per-pod proxies, ops endpoints.
+// Everything the process reads from outside (xDS, CA, ZDS socket) comes in through options, so tests run
+// whole ztunnels in-process with a fed state and a test CA.
+import { createLogger, createMetricsRegistry, Drain, type Logger, type Registry } from '@mesh/core';
+import { CertificateManager, formatSpiffeId, type FetchCertificate, type Identity } from '@mesh/identity';
+import type { DeltaXdsClient } from '@mesh/xds-client';
+import type { Workload } from '@mesh/api';
+import { startOpsServers, type Endpoint, type OpsServers } from '../admin/index';
+import { WorkloadManager, ZdsClient } from '../inpod/index';
+import { ProxyMetrics } from '../metrics/index';
+import {
+  ManagedCredentials, PodProxy, workloadIdentity, DEFAULT_POD_PORTS,
+  type Authorizer, type InboundResolver, type OutboundDecider, type PodInfo, type PodListenerPorts, type ProxyInputs, type ProxyState,
+} from '../proxy/index';
+
+export interface AppState extends ProxyState {
+  workloadsOnNode?(node: string): Workload[];
+  subscribe?(listener: () => void): () => void;
+}
+
+export interface ZtunnelAppOptions {
+  state: AppState;
+  decide: OutboundDecider;
+  authorize: Authorizer;
+  resolveInbound: InboundResolver;
+  fetchCertificate: FetchCertificate;
+  zdsPath: string;
+  trustDomain: string;
+  network?: string;
+  nodeName?: string;
+  packetMark?: number;
+  portReuse?: boolean;
+  ipv6Enabled?: boolean;
+  drainDeadlineMs?: number;
+  endpoints: { admin: Endpoint; stats: Endpoint; readiness: Endpoint };
+  podPorts?: PodListenerPorts;
+  logger?: Logger;
+  /** Extra /config_dump sections (workloads, services, policies from the store). */
+  dumpState?: () => Record<string, unknown>;
+  /** Started and closed with the app; readiness waits for its first sync. */
+  xds?: DeltaXdsClient;
+  /** Called after /quitquitquit or stop() finished draining (main.ts exits the process). */
+  onExit?: () => void;
+}
+
+export class ZtunnelApp {
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: ProxyMetrics;
+  readonly certs: CertificateManager;
+  readonly workloads: WorkloadManager;
+  readonly drain = new Drain();
+  private readonly zds: ZdsClient;
+  private ops: OpsServers | undefined;
+  private xdsSynced = false;
+  private unsubscribe: (() => void) | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly opts: ZtunnelAppOptions) {
+    this.logger = opts.logger ?? createLogger({ component: 'ztunnel' });
+    this.registry = createMetricsRegistry({ processMetrics: false });
+    this.metrics = new ProxyMetrics(this.registry);
+    this.certs = new CertificateManager({ fetch: opts.fetchCertificate });
+    this.certs.onFetchFailed((e) =>
+      this.logger.warn({ identity: formatSpiffeId(e.identity), attempt: e.attempt, retryInMs: e.retryInMs, err: String(e.error) }, 'certificate fetch failed'));
+    const inputs: ProxyInputs = {
+      state: opts.state,
+      decide: opts.decide,
+      authorize: opts.authorize,
+      resolveInbound: opts.resolveInbound,
+      credentials: new ManagedCredentials(this.certs),
+      metrics: this.metrics,
+      logger: this.logger.child({ component: 'proxy' }),
+      accessLog: this.logger.child({ component: 'access' }),
+      network: opts.network ?? '',
+      trustDomain: opts.trustDomain,
+      packetMark: opts.packetMark ?? 1337,
+      portReuse: opts.portReuse ?? true,
+      ipv6Enabled: opts.ipv6Enabled ?? true,
+      drain: this.drain,
+    };
+    const ports = opts.podPorts ?? DEFAULT_POD_PORTS;
+    this.workloads = new WorkloadManager(
+      (info: PodInfo, fd: number) => {
+        this.certs.prefetch(this.podIdentity(info));
+        return PodProxy.start(inputs, info, fd, ports);
+      },
+      this.logger.child({ component: 'inpod' }),
+      (n) => this.metrics.activePods.set(n),
+    );
+    this.zds = new ZdsClient({ path: opts.zdsPath, handler: this.workloads, logger: this.logger.child({ component: 'zds' }) });
+    this.zds.on('connected', () => this.metrics.zdsConnected.set(1));
+    this.zds.on('disconnected', () => this.metrics.zdsConnected.set(0));
+    this.drain.onForce(() => this.workloads.closeAll());
+  }
+
+  get zdsConnected(): boolean {
+    return this.zds.connected;
+  }
+
+  get opsServers(): OpsServers | undefined {
+    return this.ops;
+  }
+
+  async start(): Promise<void> {
+    this.ops = await startOpsServers(this.opts.endpoints, this.registry, this.logger, {
+      configDump: () => this.configDump(),
+      quit: () => void this.stop().then(() => this.opts.onExit?.()),
+      notReady: () => this.notReady(),
+    });
+    const xds = this.opts.xds;
+    if (xds) {
+      xds.on('synced', () => {
+        this.xdsSynced = true;
+      });
+      xds.on('connected', () => this.metrics.xdsConnected.set(1));
+      xds.on('disconnected', (d) => {
+        this.metrics.xdsConnected.set(0);
+        this.logger.warn({ reason: d.reason, retryInMs: d.retryInMs }, 'xDS stream to istiod lost; serving from the last known state');
+      });
+      xds.start();
+    }
+    this.unsubscribe = this.opts.state.subscribe?.(() => this.prefetchNodeCerts());
+    this.prefetchNodeCerts();
+    this.zds.start();
+    this.logger.info({ endpoints: this.opts.endpoints, zds: this.opts.zdsPath }, 'ztunnel started');
+  }
+
+  /** Readiness conditions still missing (Istio: state manager, proxy, workload proxy manager). */
+  notReady(): string[] {
+    const missing: string[] = [];
+    if (this.opts.xds && !this.xdsSynced) missing.push('xds');
+    if (!this.zds.connected) missing.push('zds');
+    if (this.drain.draining) missing.push('draining');
+    return missing;
+  }
+
+  /** Drain: stop accepting, let connections finish until the deadline, then close everything. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('draining');
+      this.zds.stop();
+      this.workloads.stopAccepting();
+      const result = await this.drain.start(this.opts.drainDeadlineMs ?? 5_000);
+      if (result.forced) this.logger.warn({ remaining: result.remaining }, 'drain deadline passed; closed remaining connections');
+      this.workloads.closeAll();
+      this.unsubscribe?.();
+      this.opts.xds?.close();
+      this.certs.close();
+      await this.ops?.close();
+    })();
+    return this.stopping;
+  }
+
+  configDump(): Record<string, unknown> {
+    const identities = new Map<string, Identity>();
+    for (const wl of this.nodeWorkloads()) {
+      const id = workloadIdentity(wl, this.opts.trustDomain);
+      identities.set(formatSpiffeId(id), id);
+    }
+    const certificates = [...identities.entries()].map(([uri, id]) => {
+      const cert = this.certs.peek(id);
+      return cert
+        ? { identity: uri, state: 'Available', certChain: cert.certChainPem.map(pemInfo), rootCerts: [pemInfo(cert.rootsPem)] }
+        : { identity: uri, state: 'Initializing', certChain: [], rootCerts: [] };
+    });
+    return {
+      ...(this.opts.dumpState?.() ?? {}),
+      certificates,
+      workloadState: this.workloads.dump(),
+      config: { trustDomain: this.opts.trustDomain, network: this.opts.network ?? '', nodeName: this.opts.nodeName ?? '', zdsPath: this.opts.zdsPath },
+    };
+  }
+
+  private nodeWorkloads(): Workload[] {
+    const node = this.opts.nodeName;
+    if (!node || !this.opts.state.workloadsOnNode) return [];
+    return this.opts.state.workloadsOnNode(node);
+  }
+
+  private prefetchNodeCerts(): void {
+    for (const wl of this.nodeWorkloads()) this.certs.prefetch(workloadIdentity(wl, this.opts.trustDomain));
+  }
+
+  private podIdentity(info: PodInfo): Identity {
+    return { trustDomain: this.opts.trustDomain, namespace: info.namespace, serviceAccount: info.serviceAccount || 'default' };
+  }
+}
+
+function pemInfo(pem: string): { pem: string } {
+  return { pem };
+}
