@@ -15,3 +15,4 @@ export {
 } from './errors';
 export * from './tls';
 export * from './manager';
+export * from './ca-client';
