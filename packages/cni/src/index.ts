@@ -1,3 +1,4 @@
 export * from './iptables';
 export * from './plugin';
 export * from './zds';
+export * from './nodeagent';

@@ -1,0 +1,31 @@
+import { bool, defineConfig, duration, enumOf, list, str, int, type ConfigValues } from '@mesh/core';
+import { DEFAULT_HOST_PROBE_SNAT_IPV4, DEFAULT_HOST_PROBE_SNAT_IPV6 } from '../iptables';
+import { DEFAULT_CNI_AGENT_RUN_DIR } from '../plugin';
+import { DEFAULT_ZTUNNEL_UDS_PATH } from '../zds';
+
+/** istio-cni's readiness port (`/readyz`), as in its DaemonSet. */
+export const DEFAULT_READINESS_PORT = 8000;
+
+/** Every env var of the node agent, once (Istio names where Istio has one). */
+export const agentConfig = defineConfig({
+  NODE_NAME: str('', 'Node this agent serves; only pods with spec.nodeName equal to it are handled', { required: true }),
+  ZTUNNEL_UDS_ADDRESS: str(DEFAULT_ZTUNNEL_UDS_PATH, 'ZDS socket ztunnel connects to (ztunnel INPOD_UDS)', { aliases: ['ZTUNNEL_UDS'] }),
+  CNI_AGENT_RUN_DIR: str(DEFAULT_CNI_AGENT_RUN_DIR, 'Directory shared with the plugin; pluginevent.sock is created in it'),
+  POD_SOURCE: enumOf(['directory'], 'directory', 'Where pods and namespaces come from (kubernetes: not yet)'),
+  POD_SOURCE_DIR: str('', 'Directory of Pod/Namespace manifests watched in directory mode (local cluster)'),
+  EXCLUDED_NAMESPACES: list(['kube-system'], 'Namespaces never enrolled (Istio cni.excludeNamespaces)'),
+  NETNS_RESOLVER: enumOf(['auto', 'annotation', 'proc'], 'auto', 'How running pods netns are found: pod annotation mesh.local/netns, /proc cgroup scan, or both (auto)'),
+  AMBIENT_HOST_PROBE_ENABLED: bool(true, 'Program the host probe SNAT rule and ipsets (off when agents share one host netns, as in the local cluster)'),
+  HOST_NETNS: str('', 'Netns path for host probe rules; empty = the agent own netns'),
+  HOST_PROBE_SNAT_IP: str(DEFAULT_HOST_PROBE_SNAT_IPV4, 'Source address kubelet probes are SNATed to'),
+  HOST_PROBE_SNAT_IPV6: str(DEFAULT_HOST_PROBE_SNAT_IPV6, 'IPv6 source address kubelet probes are SNATed to'),
+  AMBIENT_DNS_CAPTURE: bool(true, 'Redirect pod DNS to ztunnel (port 15053)'),
+  AMBIENT_IPV6: bool(true, 'Also program ip6tables and IPv6 routes in pods'),
+  ZDS_ACK_TIMEOUT: duration('5s', 'How long ztunnel has to acknowledge one ZDS message', { unit: 'ms' }),
+  CNI_POD_WAIT: duration('2s', 'How long /cmdadd waits for an unknown pod to appear in the pod source', { unit: 'ms' }),
+  READINESS_PORT: int(DEFAULT_READINESS_PORT, 'Port of GET /readyz (0 = disabled)', { min: 0, max: 65535, unit: 'port' }),
+  LOG_LEVEL: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'Log level'),
+});
+
+export type AgentConfig = ConfigValues<typeof agentConfig.specs>;
+
