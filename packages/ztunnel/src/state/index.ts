@@ -20,6 +20,7 @@ export {
   canonicalIpFromBytes,
   canonicalBytes,
   isLoopback,
+  isIpv6Text,
   formatSocketAddr,
   networkAddressKey,
 } from './ip';
