@@ -4,3 +4,4 @@ export { ztunnelConfig, grpcTarget } from './config';
 export type { ZtunnelConfig } from './config';
 export { createCaFetch } from './ca';
 export { createXdsClient, nodeId } from './xds';
+export { interimDecider, interimInboundResolver } from './interim-decision';
