@@ -1,1 +1,4 @@
 export {};
+export * from './auth';
+export * from './ca';
+export * from './app';

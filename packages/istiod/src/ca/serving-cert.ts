@@ -117,7 +117,11 @@ export class RotatingServingCert implements CertificateProvider {
 
   addIdentityCertificateListener(listener: IdentityCertificateUpdateListener): void {
     this.listeners.add(listener);
-    if (this.current !== undefined) listener(updateOf(this.current));
+    // Deliver on a later tick: grpc-js registers its own watcher only after adding this listener, so a
+    // synchronous first update would be lost and the server would drop every TLS connection.
+    setImmediate(() => {
+      if (this.current !== undefined && this.listeners.has(listener)) listener(updateOf(this.current));
+    });
   }
 
   removeIdentityCertificateListener(listener: IdentityCertificateUpdateListener): void {

@@ -1,0 +1,200 @@
+import { experimental, Server, type ServerCredentials } from '@grpc/grpc-js';
+import { createLogger, createMetricsRegistry, type Logger, type RunningHttpServer } from '@mesh/core';
+import type { CertificateAuthority } from '@mesh/identity';
+import {
+  kubePodLookup,
+  kubeTokenReviewAuthenticator,
+  kubeTokenReviewer,
+  loadKubeConfig,
+  tokenFileAuthenticator,
+  withClusterCheck,
+  xdsAuthenticatorOf,
+  type Authenticator,
+} from '../auth';
+import {
+  applyPodEvent,
+  CaService,
+  directoryCaStore,
+  hasPluginCa,
+  InMemoryNodePodIndex,
+  issueServingCert,
+  kubernetesCaSecretStore,
+  loadOrCreateSelfSignedCa,
+  loadPluginCa,
+  publishRootCert,
+  RotatingServingCert,
+} from '../ca';
+import { ConfigStore, DirectorySource, KubernetesSource } from '../config';
+import { XdsServer } from '../xds';
+import { parseConfigSource, type ConfigSourceSpec, type IstiodConfig } from './config';
+import { emptyModel, type ModelFactory } from './model-seam';
+import { startMonitoring, startReadiness } from './operations';
+import { IstiodStartError } from './errors';
+
+export interface IstiodOptions {
+  config: IstiodConfig;
+  logger?: Logger;
+  createModel?: ModelFactory;
+}
+
+export interface RunningIstiod {
+  readonly grpcPort: number;
+  readonly monitoringUrl: string;
+  readonly readinessUrl: string;
+  readonly ca: CertificateAuthority;
+  stop(): Promise<void>;
+}
+
+/**
+ * Startup order (as istiod's bootstrap): CA root -> serving cert -> gRPC server (xDS + CA) -> operations
+ * endpoints -> config source -> model feeding xDS -> ready. Config problems are logged and ignored by the
+ * store; only unusable process settings (ports, CA material, auth setup) fail the start.
+ */
+export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod> {
+  const cfg = options.config;
+  const log = options.logger ?? createLogger({ component: 'istiod', level: cfg.LOG_LEVEL });
+  const source = parseConfigSource(cfg.CONFIG_SOURCE);
+  if (source === undefined) throw new IstiodStartError({ setting: 'CONFIG_SOURCE', reason: `"${cfg.CONFIG_SOURCE}" is neither "kubernetes" nor "dir:<path>"` });
+  const kc = source.kind === 'kubernetes' ? loadKubeConfig() : undefined;
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of stops.reverse()) await Promise.resolve(s()).catch((err: unknown) => log.warn({ err }, 'error during shutdown'));
+  };
+  try {
+    const ca = await loadCa(cfg, source, kc, log);
+    if (cfg.ROOT_CERT_OUTPUT !== '') publishRootCert(cfg.ROOT_CERT_OUTPUT, ca.rootCertPem);
+    const serving = new RotatingServingCert(
+      () => issueServingCert({ ca, dnsNames: [`istiod.${cfg.ISTIO_NAMESPACE}.svc`, ...cfg.ISTIOD_DNS_NAMES], trustDomain: cfg.TRUST_DOMAIN, namespace: cfg.ISTIO_NAMESPACE, ttlMs: cfg.ISTIOD_SERVING_CERT_TTL }),
+      log.child({ component: 'istiod-serving-cert' }),
+    );
+    await serving.start();
+    stops.push(() => serving.stop());
+
+    const registry = createMetricsRegistry({ processMetrics: cfg.PROCESS_METRICS });
+    const configStore = new ConfigStore({ logger: log.child({ component: 'istiod-config' }) });
+    const configObjects = new Map<string, unknown>();
+    configStore.subscribe((e) => {
+      const key = `${e.kind}/${e.namespace}/${e.name}`;
+      if (e.type === 'delete') configObjects.delete(key);
+      else configObjects.set(key, e.object);
+    });
+    const model = (options.createModel ?? emptyModel)(configStore, meshSettings(cfg), log.child({ component: 'istiod-model' }));
+    if (model.stop !== undefined) stops.push(() => model.stop?.());
+    const podIndex = model.nodePodIndex ?? ownPodIndex(configStore);
+
+    const authenticate = withClusterCheck(cfg.CLUSTER_ID, createAuthenticator(cfg, source, kc, log));
+    const grpc = new Server();
+    const xds = new XdsServer({
+      store: model.xdsStore,
+      authenticate: xdsAuthenticatorOf(authenticate, cfg.TRUST_DOMAIN),
+      registry,
+      logger: log.child({ component: 'istiod-xds' }),
+      debounceAfterMs: cfg.PILOT_DEBOUNCE_AFTER,
+      debounceMaxMs: cfg.PILOT_DEBOUNCE_MAX,
+    });
+    xds.register(grpc);
+    new CaService({
+      ca,
+      authenticate,
+      nodeIndex: podIndex,
+      trustDomain: cfg.TRUST_DOMAIN,
+      trustedNodeAccounts: cfg.CA_TRUSTED_NODE_ACCOUNTS,
+      maxTtlMs: cfg.MAX_WORKLOAD_CERT_TTL,
+      defaultTtlMs: cfg.DEFAULT_WORKLOAD_CERT_TTL,
+      registry,
+      logger: log.child({ component: 'istiod-ca' }),
+    }).register(grpc);
+    const creds = experimental.createCertificateProviderServerCredentials(serving, null, false);
+    const grpcPort = await bind(grpc, creds, cfg.BIND_ADDRESS, cfg.GRPC_PORT);
+    stops.push(() => shutdownGrpc(grpc, xds));
+
+    let synced = false;
+    const state = {
+      registry,
+      xds,
+      configObjects: () => [...configObjects.values()],
+      invalidConfig: () => configStore.invalidResources(),
+      ready: () => ({ ready: synced, reason: synced ? '' : 'config source not synced yet' }),
+    };
+    const monitoring = await startMonitoring(cfg.BIND_ADDRESS, cfg.MONITORING_PORT, state, log);
+    stops.push(() => monitoring.close());
+    const readiness: RunningHttpServer = await startReadiness(cfg.BIND_ADDRESS, cfg.READINESS_PORT, state, log);
+    stops.push(() => readiness.close());
+
+    const stopSource = await startConfigSource(source, configStore, kc, log);
+    stops.push(stopSource);
+    synced = true;
+    log.info({ grpcPort, monitoring: monitoring.url, readiness: readiness.url, configSource: cfg.CONFIG_SOURCE }, 'istiod ready');
+    return { grpcPort, monitoringUrl: monitoring.url, readinessUrl: readiness.url, ca, stop: stopAll };
+
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function bind(server: Server, creds: ServerCredentials, host: string, port: number): Promise<number> {
+  const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) =>
+    server.bindAsync(addr, creds, (err, p) =>
+      err ? reject(new IstiodStartError({ setting: 'GRPC_PORT', reason: `cannot listen on ${addr}: ${err.message}` }, { cause: err })) : resolve(p),
+    ),
+  );
+}
+
+async function loadCa(cfg: IstiodConfig, source: ConfigSourceSpec, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Promise<CertificateAuthority> {
+  const limits = { maxTtlMs: cfg.MAX_WORKLOAD_CERT_TTL, defaultTtlMs: cfg.DEFAULT_WORKLOAD_CERT_TTL };
+  if (hasPluginCa(cfg.CACERTS_DIR)) {
+    log.info({ dir: cfg.CACERTS_DIR }, 'using plug-in CA certificates');
+    return loadPluginCa(cfg.CACERTS_DIR, limits);
+  }
+  const store = source.kind === 'kubernetes' && kc !== undefined ? kubernetesCaSecretStore(kc, cfg.ISTIO_NAMESPACE) : directoryCaStore(cfg.CA_STATE_DIR);
+  return loadOrCreateSelfSignedCa({ store, trustDomain: cfg.TRUST_DOMAIN, logger: log, ...limits });
+}
+
+function createAuthenticator(cfg: IstiodConfig, source: ConfigSourceSpec, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Authenticator {
+  if (cfg.AUTH_TOKENS_FILE !== '') return tokenFileAuthenticator({ path: cfg.AUTH_TOKENS_FILE, logger: log });
+  if (source.kind === 'kubernetes' && kc !== undefined) {
+    return kubeTokenReviewAuthenticator({ review: kubeTokenReviewer(kc), lookupPod: kubePodLookup(kc), logger: log });
+  }
+  throw new IstiodStartError({ setting: 'AUTH_TOKENS_FILE', reason: 'directory mode needs a tokens file to authenticate ztunnels (there is no TokenReview)' });
+}
+
+function ownPodIndex(store: ConfigStore): InMemoryNodePodIndex {
+  const index = new InMemoryNodePodIndex();
+  store.subscribe((e) => applyPodEvent(index, e));
+  return index;
+}
+
+async function startConfigSource(source: ConfigSourceSpec, store: ConfigStore, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Promise<() => Promise<void> | void> {
+  if (source.kind === 'dir') {
+    const dir = new DirectorySource({ dir: source.path, store, logger: log.child({ component: 'istiod-config-dir' }) });
+    await dir.start();
+    return () => dir.stop();
+  }
+  const kube = new KubernetesSource({ kubeConfig: kc ?? loadKubeConfig(), store, logger: log.child({ component: 'istiod-config-kube' }) });
+  kube.start();
+  await kube.waitForSync();
+  return () => kube.stop();
+}
+
+function meshSettings(cfg: IstiodConfig): { clusterId: string; domainSuffix: string; rootNamespace: string; trustDomain: string; network: string } {
+  return { clusterId: cfg.CLUSTER_ID, domainSuffix: cfg.DOMAIN_SUFFIX, rootNamespace: cfg.MESH_ROOT_NAMESPACE, trustDomain: cfg.TRUST_DOMAIN, network: cfg.NETWORK };
+}
+
+/** Graceful: stop accepting, let in-flight CA calls finish for a moment, then cut the (endless) xDS streams so clients reconnect. */
+async function shutdownGrpc(grpc: Server, xds: XdsServer): Promise<void> {
+  const GRACE_MS = 1_000;
+  xds.close();
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      grpc.forceShutdown();
+      resolve();
+    }, GRACE_MS);
+    t.unref();
+    grpc.tryShutdown(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

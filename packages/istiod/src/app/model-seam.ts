@@ -1,0 +1,32 @@
+import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '@mesh/api';
+import type { Logger } from '@mesh/core';
+import type { NodePodIndex } from '../ca';
+import type { ConfigStore } from '../config';
+import { MemoryResourceStore, type ResourceStore } from '../xds';
+
+/** Mesh-wide settings handed to the ambient index (structurally the model's MeshOptions). */
+export interface MeshSettings {
+  readonly clusterId: string;
+  readonly domainSuffix: string;
+  readonly rootNamespace: string;
+  readonly trustDomain: string;
+  readonly network: string;
+}
+
+/** What istiod needs from its model: the xDS resources to serve and, optionally, the CA's node/pod view. */
+export interface ModelHandle {
+  readonly xdsStore: ResourceStore;
+  /** When absent, istiod keeps its own InMemoryNodePodIndex fed from Pod events. */
+  readonly nodePodIndex?: NodePodIndex;
+  stop?(): void;
+}
+
+/** Builds the model over the validated config store; it must subscribe before the config source starts. */
+export type ModelFactory = (config: ConfigStore, mesh: MeshSettings, logger: Logger) => ModelHandle;
+
+/**
+ * SEAM(ambient-index): placeholder used until src/model exports the ambient index. It serves the WDS and
+ * Authorization types with no resources, so clients connect, authenticate and sync; replace the factory
+ * in main.ts with the model's once it lands.
+ */
+export const emptyModel: ModelFactory = () => ({ xdsStore: new MemoryResourceStore([ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL]) });
