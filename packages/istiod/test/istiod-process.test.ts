@@ -112,7 +112,15 @@ describe('istiod process', () => {
 
   it('serves delta xDS to a token client, and the client resyncs after istiod is killed -9 and restarted', async () => {
     const root = readFileSync(join(dir, 'out', 'root-cert.pem'), 'utf8');
-    const handler = (typeUrl: string) => ({ typeUrl, decode: (a: unknown) => a, apply: () => undefined });
+    const names = new Set<string>();
+    const handler = (typeUrl: string) => ({
+      typeUrl,
+      decode: (a: unknown) => a,
+      apply: (updates: readonly { name: string }[], removed: readonly string[]) => {
+        for (const u of updates) names.add(u.name);
+        for (const r of removed) names.delete(r);
+      },
+    });
     const client = new DeltaXdsClient({
       address: `127.0.0.1:${ports.grpc}`,
       credentials: credentials.createSsl(Buffer.from(root)),
@@ -128,6 +136,8 @@ describe('istiod process', () => {
     client.start();
     try {
       await waitFor('first sync', async () => (syncs >= 1 ? true : undefined));
+      // The ambient index turned the Pod manifest into a WDS workload named by its uid.
+      expect([...names].some((n) => n.includes('Pod/default/app-1'))).toBe(true);
       const adsz = (await (await fetch(`http://127.0.0.1:${ports.mon}/debug/adsz`)).json()) as { totalClients: number; clients: { identity: string }[] };
       expect(adsz.totalClients).toBe(1);
       expect(adsz.clients[0]?.identity).toBe('spiffe://cluster.local/ns/istio-system/sa/ztunnel');
@@ -137,6 +147,8 @@ describe('istiod process', () => {
       proc = startIstiod();
       await ready();
       await waitFor('resync after restart', async () => (syncs >= 2 ? true : undefined));
+      expect([...names].some((n) => n.includes('Pod/default/app-1'))).toBe(true);
+      expect(client.resourceVersions(ADDRESS_TYPE_URL).size).toBeGreaterThan(0);
       // Same persisted root after the restart, so the client's trust still holds.
       expect(readFileSync(join(dir, 'out', 'root-cert.pem'), 'utf8')).toBe(root);
     } finally {

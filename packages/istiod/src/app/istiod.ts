@@ -27,7 +27,8 @@ import {
 import { ConfigStore, DirectorySource, KubernetesSource } from '../config';
 import { XdsServer } from '../xds';
 import { parseConfigSource, type ConfigSourceSpec, type IstiodConfig } from './config';
-import { emptyModel, type ModelFactory } from './model-seam';
+import { ambientModel } from './ambient-model';
+import type { ModelFactory } from './model-seam';
 import { startMonitoring, startReadiness } from './operations';
 import { IstiodStartError } from './errors';
 
@@ -78,7 +79,7 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
       if (e.type === 'delete') configObjects.delete(key);
       else configObjects.set(key, e.object);
     });
-    const model = (options.createModel ?? emptyModel)(configStore, meshSettings(cfg), log.child({ component: 'istiod-model' }));
+    const model = (options.createModel ?? ambientModel)(configStore, meshSettings(cfg), log.child({ component: 'istiod-model' }));
     if (model.stop !== undefined) stops.push(() => model.stop?.());
     const podIndex = model.nodePodIndex ?? ownPodIndex(configStore);
 

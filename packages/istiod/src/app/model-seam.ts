@@ -24,9 +24,5 @@ export interface ModelHandle {
 /** Builds the model over the validated config store; it must subscribe before the config source starts. */
 export type ModelFactory = (config: ConfigStore, mesh: MeshSettings, logger: Logger) => ModelHandle;
 
-/**
- * SEAM(ambient-index): placeholder used until src/model exports the ambient index. It serves the WDS and
- * Authorization types with no resources, so clients connect, authenticate and sync; replace the factory
- * in main.ts with the model's once it lands.
- */
+/** A model with no resources (tests of the transport and CA that must not depend on the index). */
 export const emptyModel: ModelFactory = () => ({ xdsStore: new MemoryResourceStore([ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL]) });
