@@ -34,11 +34,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 say "installing npm packages"
-if [ -f package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-else
-  npm install --no-audit --no-fund --loglevel=error
-fi
+# `npm install` rather than `npm ci`: it installs the locked versions too, and npm 11 writes lockfiles
+# without other platforms' optional packages (rollup, esbuild), which `npm ci` then rejects as out of sync.
+npm install --no-audit --no-fund --loglevel=error
 
 if [ -f packages/netns/binding.gyp ]; then
   say "building the native addon (@mesh/netns)"
