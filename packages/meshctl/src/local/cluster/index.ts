@@ -1,0 +1,8 @@
+export { LocalCluster, DEFAULT_CLUSTER, DEFAULT_NODES, type LocalClusterOptions, type UpReport } from './local-cluster';
+export type { ClusterStatus } from './status';
+export type { ApplyResult } from './apply';
+export { ClusterError, type ClusterErrorCode } from './errors';
+export { readManifestArgs, loadManifests } from './manifests';
+export { findRepoRoot, bundlesIn, clusterPaths, type Bundles } from './paths';
+export { ECHO_IMAGES, NETNS_ANNOTATION } from './workloads';
+export { ISTIOD_GRPC_PORT } from './components';
