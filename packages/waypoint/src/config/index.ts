@@ -1,0 +1,2 @@
+export type * from './types';
+export { compileWaypointState, type WaypointState, type ServiceEntryState } from './state';
