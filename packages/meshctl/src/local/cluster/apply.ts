@@ -11,8 +11,11 @@ export interface ApplyResult {
   action: ApplyAction;
 }
 
-/** Apply order: what others refer to first (kubectl applies in file order; a fresh cluster needs this order). */
-const KIND_ORDER = ['Namespace', 'ServiceAccount', 'ConfigMap', 'Secret', 'Service', 'Deployment', 'Pod'];
+/**
+ * Apply order: what others refer to first (kubectl applies in file order; a fresh cluster needs this order).
+ * Services come after the pods so a named targetPort resolves through their container ports.
+ */
+const KIND_ORDER = ['Namespace', 'ServiceAccount', 'ConfigMap', 'Secret', 'Deployment', 'Pod', 'Service'];
 
 function rank(kind: string): number {
   const i = KIND_ORDER.indexOf(kind);
