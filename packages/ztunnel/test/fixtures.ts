@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  AddressSchema, AuthorizationSchema, create, fromBinary, security, toBinary, WorkloadSchema, zds,
+  AddressSchema, AuthorizationSchema, create, fromBinary, security, toBinary, workload, WorkloadSchema, zds,
   type Authorization, type Workload,
 } from '@mesh/api';
 import { CertificateAuthority, type FetchCertificate } from '@mesh/identity';
@@ -19,6 +19,8 @@ const GOLDEN = path.resolve(__dirname, '../../cni/src/iptables/testdata/inpod_dn
 export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 }
+
+export const SERVICE_CIDR = '10.96.0.0/16';
 
 export interface Pod {
   ns: string;
@@ -38,6 +40,9 @@ export function createPods(a: Pod, b: Pod): void {
     x('ip', 'addr', 'add', `${p.ip}/24`, 'dev', dev);
     x('ip', 'link', 'set', dev, 'up');
     execFileSync('ip', ['netns', 'exec', p.ns, 'iptables-restore', '--noflush'], { input: fs.readFileSync(GOLDEN) });
+    // Service VIPs are routable from the pod (as via the node's default route); the in-pod REDIRECT captures
+    // them before any node-level DNAT could, so ztunnel sees the VIP as the original destination.
+    x('ip', 'route', 'add', SERVICE_CIDR, 'dev', dev);
     x('ip', '-4', 'rule', 'add', 'fwmark', '0x111/0xfff', 'pref', '32764', 'lookup', '100');
     x('ip', '-4', 'route', 'replace', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '100');
   }
@@ -62,16 +67,29 @@ export function ipBytes(ip: string): Uint8Array {
   return Uint8Array.from(ip.split('.').map(Number));
 }
 
-export function podWorkload(p: Pod, node: string): Workload {
+/** `services`: `namespace/hostname` -> [servicePort, targetPort] pairs (the workload's endpoint ports). */
+export function podWorkload(p: Pod, node: string, services: Record<string, [number, number][]> = {}): Workload {
   return create(WorkloadSchema, {
+    services: Object.fromEntries(Object.entries(services).map(([k, ports]) => [k, { ports: ports.map(([servicePort, targetPort]) => ({ servicePort, targetPort })) }])),
     uid: `Kubernetes//Pod/${p.namespace}/${p.name}`, name: p.name, namespace: p.namespace, serviceAccount: p.sa,
     addresses: [ipBytes(p.ip)], tunnelProtocol: 1, node, workloadName: p.name, canonicalName: p.name, canonicalRevision: 'v1',
     clusterId: 'Kubernetes',
   });
 }
 
-export function feedState(state: MeshState, workloads: Workload[], policies: Authorization[]): void {
-  state.applyAddresses(workloads.map((w) => ({ name: w.uid, resource: create(AddressSchema, { type: { case: 'workload', value: w } }) })), []);
+export function serviceOf(name: string, namespace: string, vip: string, ports: [number, number][]): workload.Service {
+  return create(workload.ServiceSchema, {
+    name, namespace, hostname: `${name}.${namespace}.svc.cluster.local`,
+    addresses: [{ network: '', address: ipBytes(vip) }],
+    ports: ports.map(([servicePort, targetPort]) => ({ servicePort, targetPort })),
+  });
+}
+
+export function feedState(state: MeshState, workloads: Workload[], policies: Authorization[], services: workload.Service[] = []): void {
+  state.applyAddresses([
+    ...workloads.map((w) => ({ name: w.uid, resource: create(AddressSchema, { type: { case: 'workload' as const, value: w } }) })),
+    ...services.map((s) => ({ name: `${s.namespace}/${s.hostname}`, resource: create(AddressSchema, { type: { case: 'service' as const, value: s } }) })),
+  ], []);
   state.applyAuthorizations(policies.map((p) => ({ name: `${p.namespace}/${p.name}`, resource: p })), []);
 }
 

@@ -7,15 +7,13 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, zds } from '@mesh/api';
 import { createLogger } from '@mesh/core';
-import { createHboneSecureContext, formatAuthority } from '@mesh/hbone';
-import { CertificateAuthority, formatSpiffeId, generateWorkloadKey, makeIdentity } from '@mesh/identity';
+import { createHboneSecureContext } from '@mesh/hbone';
+import { CertificateAuthority, generateWorkloadKey, makeIdentity } from '@mesh/identity';
 import { connectSocketInNetns, listenInNetns, openNetns, serverFromFd, closeFd } from '@mesh/netns';
-import { ZtunnelApp } from '../src/app/index';
-import type { Authorizer as AuthorizeFn, InboundResolver, OutboundDecider } from '../src/proxy/index';
-import { Authorizer } from '../src/rbac/index';
-import { MeshState, parseSpiffeUri } from '../src/state/index';
+import { meshAuthorizer, meshDecider, meshInboundResolver, ZtunnelApp } from '../src/app/index';
+import { MeshState } from '../src/state/index';
 import {
-  createPods, deletePods, denyPortPolicy, FakeAgent, feedState, PREFIX, podWorkload, strictPolicy, testCa, tmpSock, type Pod,
+  createPods, deletePods, denyPortPolicy, FakeAgent, feedState, PREFIX, podWorkload, serviceOf, strictPolicy, testCa, tmpSock, type Pod,
 } from './fixtures';
 
 const A: Pod = { ns: `${PREFIX}-a`, ip: '10.77.0.2', name: 'client', namespace: 'ns-a', sa: 'sa-a' };
@@ -23,31 +21,11 @@ const B: Pod = { ns: `${PREFIX}-b`, ip: '10.77.0.3', name: 'server', namespace: 
 const ECHO_PORT = 8080;
 const DENIED_PORT = 9090;
 const TD = 'cluster.local';
-
-// Workload-addressed only, until the decision module is wired: HBONE to a captured workload, else passthrough.
-function simpleDecider(state: MeshState): OutboundDecider {
-  return ({ destination }) => {
-    const wl = state.workloadByAddress('', destination.ip);
-    if (!wl || wl.tunnelProtocol !== 1) return { kind: 'passthrough', target: destination };
-    return {
-      kind: 'hbone', nextHop: { ip: destination.ip, port: 15008 }, authority: formatAuthority(destination.ip, destination.port),
-      expectedSans: [formatSpiffeId(makeIdentity(wl.trustDomain || TD, wl.namespace, wl.serviceAccount || 'default'))], destinationWorkload: wl,
-    };
-  };
-}
-const ipAuthority: InboundResolver = ({ localIp, authorityHost, authorityPort }) =>
-  net.isIP(authorityHost) && authorityHost !== localIp ? { ok: false, status: 400, reason: 'IP mismatch' } : { ok: true, port: authorityPort };
-
-function authorizer(state: MeshState): AuthorizeFn {
-  const rbac = new Authorizer(state);
-  return (r) => {
-    const d = rbac.authorize({
-      srcIp: r.sourceIp, srcIdentity: r.sourceIdentity ? parseSpiffeUri(r.sourceIdentity) : undefined,
-      dstIp: r.destinationIp, dstPort: r.destinationPort, dstWorkload: r.destination,
-    });
-    return { allowed: d.allow, reason: d.policy };
-  };
-}
+/** Service `echo` in B's namespace: VIP:80 -> pod B:8080. Service `empty`: a VIP without endpoints. */
+const ECHO_SVC = serviceOf('echo', B.namespace, '10.96.77.10', [[80, ECHO_PORT]]);
+const EMPTY_SVC = serviceOf('empty', B.namespace, '10.96.77.20', [[80, ECHO_PORT]]);
+const workloadB = (): ReturnType<typeof podWorkload> =>
+  podWorkload(B, 'node-1', { [`${B.namespace}/${ECHO_SVC.hostname}`]: [[80, ECHO_PORT]] });
 
 let state: MeshState;
 let ca: CertificateAuthority;
@@ -59,7 +37,7 @@ const echoPeers: string[] = [];
 function makeApp(agentPath: string, fetch: ReturnType<typeof testCa>['fetch']): ZtunnelApp {
   const ep = { host: '127.0.0.1', port: 0 };
   return new ZtunnelApp({
-    state, decide: simpleDecider(state), authorize: authorizer(state), resolveInbound: ipAuthority, fetchCertificate: fetch,
+    state, decide: meshDecider(state), authorize: meshAuthorizer(state), resolveInbound: meshInboundResolver(state), fetchCertificate: fetch,
     zdsPath: agentPath, trustDomain: TD, nodeName: 'node-1', ipv6Enabled: false, drainDeadlineMs: 200,
     endpoints: { admin: ep, stats: ep, readiness: ep }, logger: createLogger({ component: 'ztunnel', level: 'silent' }),
   });
@@ -109,7 +87,7 @@ beforeAll(async () => {
   state = new MeshState();
   const c = testCa();
   ca = c.ca;
-  feedState(state, [podWorkload(A, 'node-1'), podWorkload(B, 'node-1')], [denyPortPolicy(B.namespace, DENIED_PORT), strictPolicy(B.namespace)]);
+  feedState(state, [podWorkload(A, 'node-1'), workloadB()], [denyPortPolicy(B.namespace, DENIED_PORT), strictPolicy(B.namespace)], [ECHO_SVC, EMPTY_SVC]);
   for (const name of ['a', 'b']) {
     const agent = new FakeAgent(tmpSock(name));
     agents.push(agent);
@@ -150,6 +128,30 @@ describe('in-pod ztunnel data path', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await metricsOf(apps[1]!)).toMatch(/istio_tcp_received_bytes_total\{[^}]*reporter="destination"[^}]*\} 2000/);
     expect(await metricsOf(apps[0]!)).toMatch(/istio_tcp_sent_bytes_total\{[^}]*reporter="source"[^}]*\} 2000/);
+  });
+
+  it('load-balances a Service VIP (80) to pod B\'s 8080 over HBONE, labelled with the service', async () => {
+    const payload = 'via the service VIP '.repeat(50);
+    const before = echoPeers.length;
+    expect(await roundTrip('10.96.77.10', 80, payload)).toBe(payload);
+    expect(echoPeers.length).toBe(before + 1);
+    expect(echoPeers.at(-1)).toBe(A.ip);
+    const svcLabel = `destination_service="${ECHO_SVC.hostname}"`;
+    const opened = (m: string, reporter: string): string | undefined =>
+      m.split('\n').find((l) => l.startsWith('istio_tcp_connections_opened_total{') && l.includes(`reporter="${reporter}"`) && l.includes(svcLabel));
+    const src = opened(await metricsOf(apps[0]!), 'source');
+    expect(src).toContain(`destination_principal="spiffe://${TD}/ns/${B.namespace}/sa/${B.sa}"`);
+    expect(src).toContain('destination_service_name="echo"');
+    expect(opened(await metricsOf(apps[1]!), 'destination')).toContain('response_flags="-"');
+  });
+
+  it('closes a connection to a Service without healthy endpoints and counts it failed', async () => {
+    const before = echoPeers.length;
+    expect(await roundTrip('10.96.77.20', 80, 'x')).toBe('');
+    expect(echoPeers.length).toBe(before);
+    expect(await metricsOf(apps[0]!)).toMatch(
+      new RegExp(`istio_tcp_connections_failed_total\\{[^}]*reporter="source"[^}]*destination_service="${EMPTY_SVC.hostname}"[^}]*response_flags="CONNECT"[^}]*\\} 1`),
+    );
   });
 
   it('closes a connection a DENY policy refuses and counts DENY', async () => {
@@ -194,11 +196,11 @@ describe('in-pod ztunnel data path', () => {
   it('answers 503 when the destination pod is unknown to xDS', async () => {
     const cert = await apps[0]!.certs.get(makeIdentity(TD, A.namespace, A.sa));
     const ctx = createHboneSecureContext({ key: cert.keyPem, certChain: cert.certChainPem.join('\n'), roots: cert.rootsPem });
-    state.applyAddresses([], [podWorkload(B, 'node-1').uid]);
+    state.applyAddresses([], [workloadB().uid]);
     try {
       expect(await h2Status(ctx, { ':method': 'CONNECT', ':authority': `${B.ip}:${ECHO_PORT}` })).toBe(503);
     } finally {
-      feedState(state, [podWorkload(B, 'node-1')], []);
+      feedState(state, [workloadB()], []);
     }
   });
 

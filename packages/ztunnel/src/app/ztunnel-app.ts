@@ -53,6 +53,8 @@ export class ZtunnelApp {
   private readonly zds: ZdsClient;
   private ops: OpsServers | undefined;
   private xdsSynced = false;
+  /** Last fetch error per identity URI, cleared when a certificate arrives (shown as `Unavailable: ...`). */
+  private readonly certErrors = new Map<string, string>();
   private unsubscribe: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -61,8 +63,12 @@ export class ZtunnelApp {
     this.registry = createMetricsRegistry({ processMetrics: false });
     this.metrics = new ProxyMetrics(this.registry);
     this.certs = new CertificateManager({ fetch: opts.fetchCertificate });
-    this.certs.onFetchFailed((e) =>
-      this.logger.warn({ identity: formatSpiffeId(e.identity), attempt: e.attempt, retryInMs: e.retryInMs, err: String(e.error) }, 'certificate fetch failed'));
+    this.certs.onFetchFailed((e) => {
+      const uri = formatSpiffeId(e.identity);
+      this.certErrors.set(uri, e.error instanceof Error ? e.error.message : String(e.error));
+      this.logger.warn({ identity: uri, attempt: e.attempt, retryInMs: e.retryInMs, err: String(e.error) }, 'certificate fetch failed');
+    });
+    this.certs.onRotated((e) => this.certErrors.delete(formatSpiffeId(e.identity)));
     const inputs: ProxyInputs = {
       state: opts.state,
       decide: opts.decide,
@@ -126,7 +132,13 @@ export class ZtunnelApp {
     this.logger.info({ endpoints: this.opts.endpoints, zds: this.opts.zdsPath }, 'ztunnel started');
   }
 
-  /** Readiness conditions still missing (Istio: state manager, proxy, workload proxy manager). */
+  /**
+   * Readiness conditions still missing. As Istio's ztunnel (Z:src/app.rs readiness tasks "state manager",
+   * "proxy", "workload proxy manager"): ready once the initial xDS state is synced and ZDS is connected.
+   * Certificates are deliberately not a condition: ztunnel fetches them lazily/prefetched per workload and a
+   * CA outage must not flip every node's ztunnel unready; fetch failures show in /config_dump `certificates`
+   * as `state: "Unavailable: <error>"`, and connections needing that identity fail until it arrives.
+   */
   notReady(): string[] {
     const missing: string[] = [];
     if (this.opts.xds && !this.xdsSynced) missing.push('xds');
@@ -158,11 +170,16 @@ export class ZtunnelApp {
       const id = workloadIdentity(wl, this.opts.trustDomain);
       identities.set(formatSpiffeId(id), id);
     }
+    // Enrolled pods (ZDS) too: a pod may be captured before xDS names its workload on this node.
+    for (const pod of Object.values(this.workloads.dump())) {
+      const id = this.podIdentity({ uid: '', name: pod.name, namespace: pod.namespace, serviceAccount: pod.serviceAccount });
+      identities.set(formatSpiffeId(id), id);
+    }
     const certificates = [...identities.entries()].map(([uri, id]) => {
       const cert = this.certs.peek(id);
       return cert
         ? { identity: uri, state: 'Available', certChain: cert.certChainPem.map(pemInfo), rootCerts: [pemInfo(cert.rootsPem)] }
-        : { identity: uri, state: 'Initializing', certChain: [], rootCerts: [] };
+        : { identity: uri, state: this.certStateWithoutCert(uri), certChain: [], rootCerts: [] };
     });
     return {
       ...(this.opts.dumpState?.() ?? {}),
@@ -170,6 +187,12 @@ export class ZtunnelApp {
       workloadState: this.workloads.dump(),
       config: { trustDomain: this.opts.trustDomain, network: this.opts.network ?? '', nodeName: this.opts.nodeName ?? '', zdsPath: this.opts.zdsPath },
     };
+  }
+
+  /** ztunnel's CertDump states: Initializing while the first fetch is pending, Unavailable after a failure. */
+  private certStateWithoutCert(uri: string): string {
+    const err = this.certErrors.get(uri);
+    return err === undefined ? 'Initializing' : `Unavailable: ${err}`;
   }
 
   private nodeWorkloads(): Workload[] {

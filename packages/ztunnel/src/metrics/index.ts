@@ -1,3 +1,14 @@
 export { ProxyMetrics } from './proxy-metrics';
-export { buildTrafficLabels, TRAFFIC_LABEL_NAMES } from './traffic-labels';
-export type { TrafficLabels, TrafficLabelInput, Reporter, ResponseFlag, SecurityPolicy } from './traffic-labels';
+export {
+  buildTcpLabels,
+  TcpLabelCache,
+  TCP_LABEL_NAMES,
+  UNKNOWN_LABEL,
+  NO_RESPONSE_FLAGS,
+  type TcpLabels,
+  type TcpLabelName,
+  type TcpLabelInput,
+  type Reporter,
+  type ResponseFlag,
+  type SecurityPolicy,
+} from './labels';

@@ -34,6 +34,8 @@ export type TcpLabelName = (typeof TCP_LABEL_NAMES)[number];
 export type TcpLabels = Readonly<Record<TcpLabelName, string>>;
 export type Reporter = 'source' | 'destination';
 export type SecurityPolicy = 'mutual_tls' | 'unknown';
+/** ztunnel's ResponseFlags as they appear in the label ('-' = none). */
+export type ResponseFlag = '-' | 'DENY' | 'CONNECT' | 'TLS_FAILURE' | 'H2_HANDSHAKE_FAILURE' | 'NETWORK_POLICY' | 'IDENTITY_ERROR';
 
 export const UNKNOWN_LABEL = 'unknown';
 /** Envoy's "no flags" value, used by ztunnel for successful connections. */
@@ -48,7 +50,7 @@ export interface TcpLabelInput {
   readonly destinationWorkload?: Workload | undefined;
   readonly destinationService?: { readonly hostname: string; readonly name: string; readonly namespace: string } | undefined;
   readonly securityPolicy: SecurityPolicy;
-  readonly responseFlags?: string | undefined;
+  readonly responseFlags?: ResponseFlag | undefined;
 }
 
 function v(s: string | undefined): string {

@@ -1,6 +1,6 @@
 // ztunnel's stable TCP metrics (Z:src/proxy/metrics.rs) plus in-pod and xDS gauges, in one registry.
 import { Counter, Gauge, type Registry } from '@mesh/core';
-import { TRAFFIC_LABEL_NAMES, type TrafficLabels } from './traffic-labels';
+import { TCP_LABEL_NAMES, TcpLabelCache, type TcpLabelInput, type TcpLabels } from './labels';
 
 export class ProxyMetrics {
   readonly opened: Counter<string>;
@@ -12,8 +12,11 @@ export class ProxyMetrics {
   readonly zdsConnected: Gauge<string>;
   readonly xdsConnected: Gauge<string>;
 
+  /** Per workload-pair label sets: the hot path reuses one frozen object per pair instead of building 23 labels. */
+  private readonly labelCache = new TcpLabelCache();
+
   constructor(readonly registry: Registry) {
-    const labelNames = [...TRAFFIC_LABEL_NAMES];
+    const labelNames = [...TCP_LABEL_NAMES];
     const counter = (name: string, help: string): Counter<string> =>
       new Counter({ name, help, labelNames, registers: [registry] });
     this.opened = counter('istio_tcp_connections_opened_total', 'The total number of TCP connections opened');
@@ -26,19 +29,23 @@ export class ProxyMetrics {
     this.xdsConnected = new Gauge({ name: 'istio_xds_connection', help: '1 while the xDS stream to istiod is up', registers: [registry] });
   }
 
-  connectionOpened(labels: TrafficLabels): void {
+  labels(input: TcpLabelInput): TcpLabels {
+    return this.labelCache.labels(input);
+  }
+
+  connectionOpened(labels: TcpLabels): void {
     this.opened.inc(labels);
   }
 
   /** Called once per connection. `received` = bytes from the client, `sent` = bytes to the client. */
-  connectionClosed(labels: TrafficLabels, received: number, sent: number): void {
+  connectionClosed(labels: TcpLabels, received: number, sent: number): void {
     this.closed.inc(labels);
     if (received > 0) this.receivedBytes.inc(labels, received);
     if (sent > 0) this.sentBytes.inc(labels, sent);
   }
 
   /** A connection refused before it was ever open (DENY, CONNECT failures): counted opened+closed, as ztunnel. */
-  connectionRejected(labels: TrafficLabels): void {
+  connectionRejected(labels: TcpLabels): void {
     this.opened.inc(labels);
     this.closed.inc(labels);
     this.failed.inc(labels);

@@ -8,11 +8,13 @@ import type { ConnectionSet } from './copy/index';
 import type { WorkloadCredentials } from './credentials';
 import type { Authorizer, InboundResolver, OutboundDecider, ProxyState } from './types';
 
-export const OUTBOUND_PORT = 15001;
-export const INBOUND_PLAINTEXT_PORT = 15006;
-export const INBOUND_HBONE_PORT = 15008;
-/** Ports whose use as a destination would loop back into ztunnel (Z:src/config.rs `illegal_ports`). */
-export const ILLEGAL_PORTS: ReadonlySet<number> = new Set([OUTBOUND_PORT, INBOUND_PLAINTEXT_PORT, INBOUND_HBONE_PORT]);
+// The in-pod ports are defined once, in the decision module (Z:src/config.rs).
+export {
+  ZTUNNEL_OUTBOUND_PORT as OUTBOUND_PORT,
+  ZTUNNEL_INBOUND_PLAINTEXT_PORT as INBOUND_PLAINTEXT_PORT,
+  HBONE_PORT as INBOUND_HBONE_PORT,
+  ILLEGAL_PORTS,
+} from './decision/index';
 
 export interface ProxyInputs {
   readonly state: ProxyState;

@@ -2,6 +2,7 @@
 // engine (src/rbac) and the decision module (src/proxy/decision) satisfy them; the app wires them in once at
 // start, so the per-connection code never depends on how those are built (mirrors Z:src/proxy.rs `ProxyInputs`).
 import type { Workload, workload } from '@mesh/api';
+import type { OutboundPlan, ServiceRef } from './decision/index';
 
 /** Lookups the data path does per connection (MeshState satisfies this structurally). */
 export interface ProxyState {
@@ -15,27 +16,11 @@ export interface SocketTarget {
   readonly port: number;
 }
 
-/** Where an outbound connection goes (Z:src/proxy/outbound.rs `Request`). */
-export type OutboundPlan =
-  | {
-      readonly kind: 'hbone';
-      /** Next hop `IP:15008` (pod or waypoint). */
-      readonly nextHop: SocketTarget;
-      /** The CONNECT `:authority`. */
-      readonly authority: string;
-      /** URI SANs the server must present (destination identity + Service SANs). */
-      readonly expectedSans: readonly string[];
-      readonly destinationWorkload?: Workload;
-      readonly destinationService?: workload.Service;
-    }
-  | {
-      readonly kind: 'tcp';
-      readonly target: SocketTarget;
-      readonly destinationWorkload?: Workload;
-      readonly destinationService?: workload.Service;
-    }
-  | { readonly kind: 'passthrough'; readonly target: SocketTarget }
-  | { readonly kind: 'refuse'; readonly reason: string };
+/**
+ * Where an outbound connection goes: the decision module's plan (Z:src/proxy/outbound.rs `Request`). A decider
+ * throws a typed MeshError (SelfCall, NoHealthyUpstream, UnknownWaypoint, ...) when the connection must be refused.
+ */
+export type { OutboundPlan };
 
 export interface OutboundRequest {
   readonly source: Workload;
@@ -64,11 +49,13 @@ export type Authorizer = (req: AuthorizationRequest) => AuthorizationResult;
 
 /** Result of validating a CONNECT's `:authority` on the inbound side (Z:src/proxy/inbound.rs). */
 export type InboundTarget =
-  | { readonly ok: true; readonly port: number; readonly service?: workload.Service }
+  | { readonly ok: true; readonly port: number; readonly service?: ServiceRef }
   | { readonly ok: false; readonly status: 400 | 503; readonly reason: string };
 
 export interface InboundTargetRequest {
   readonly destination: Workload;
+  /** The CONNECT `:authority` as sent. */
+  readonly authority: string;
   /** The listener's local IP (the pod IP the client connected to). */
   readonly localIp: string;
   readonly authorityHost: string;

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { bridge } from '@mesh/hbone';
 import type { Logger } from '@mesh/core';
-import type { ProxyMetrics, TrafficLabels } from '../../metrics/index';
+import type { ProxyMetrics, ResponseFlag, TcpLabels } from '../../metrics/index';
 
 /** Received = bytes from the client; sent = bytes to the client (Istio's direction for istio_tcp_*). */
 export interface ByteCounts {
@@ -24,7 +24,9 @@ export function upstreamSideCounts(upstream: Socket): () => ByteCounts {
 }
 
 export interface ConnectionRecord {
-  readonly labels: TrafficLabels;
+  readonly labels: TcpLabels;
+  /** The same label set with a failure flag (cached per pair like `labels`). */
+  readonly labelsWithFlag: (flag: ResponseFlag) => TcpLabels;
   readonly metrics: ProxyMetrics;
   /** Child of the `access` logger carrying src/dst/identities. */
   readonly accessLog: Logger;
@@ -40,9 +42,8 @@ export function recordOpen(rec: ConnectionRecord): void {
 }
 
 /** Connection that never got to copy bytes (denied, upstream failure): counted opened+closed with its flag. */
-export function recordRejected(rec: ConnectionRecord, flag: TrafficLabels['response_flags'], error: string): void {
-  const labels = { ...rec.labels, response_flags: flag };
-  rec.metrics.connectionRejected(labels);
+export function recordRejected(rec: ConnectionRecord, flag: ResponseFlag, error: string): void {
+  rec.metrics.connectionRejected(rec.labelsWithFlag(flag));
   rec.accessLog.info({ error, duration_ms: Date.now() - rec.startedAtMs }, 'connection complete');
   rec.release();
 }

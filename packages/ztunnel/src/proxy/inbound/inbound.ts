@@ -3,7 +3,7 @@
 // (Z:src/proxy/inbound.rs). Status codes: 400 bad authority/IP mismatch, 401 denied, 503 unknown
 // workload / port / upstream failure.
 import { createHboneServer, trustDomainVerifier, type HboneServer, type HboneTunnelRequest } from '@mesh/hbone';
-import { formatSpiffeId, makeIdentity } from '@mesh/identity';
+import { makeIdentity } from '@mesh/identity';
 import { ILLEGAL_PORTS, podWorkload, workloadIdentity, type PodContext, type ProxyInputs } from '../context';
 import { recordOpen, recordRejected, relay, upstreamSideCounts } from '../copy/index';
 import { formatAddr, plainIp } from '../addr';
@@ -35,7 +35,7 @@ async function onConnect(inputs: ProxyInputs, pod: PodContext, req: HboneTunnelR
     req.reject(503);
     return;
   }
-  const target = inputs.resolveInbound({ destination, localIp, authorityHost: req.target.host, authorityPort: req.target.port });
+  const target = inputs.resolveInbound({ destination, localIp, authority: req.authority, authorityHost: req.target.host, authorityPort: req.target.port });
   if (!target.ok) {
     pod.logger.info({ src, authority: req.authority, reason: target.reason }, `inbound HBONE rejected: ${target.status}`);
     req.reject(target.status);
@@ -43,9 +43,9 @@ async function onConnect(inputs: ProxyInputs, pod: PodContext, req: HboneTunnelR
   }
   const dst = formatAddr(localIp, target.port);
   const rec = newRecord(inputs, pod, {
-    reporter: 'destination', src, dst, hboneAddr: req.authority, sourcePrincipal: req.peer.identity,
+    reporter: 'destination', src, dst, hboneAddr: req.authority, peerIdentity: req.peer.identity,
     source: inputs.state.workloadByAddress(inputs.network, srcIp), destination, destinationService: target.service,
-    destinationPrincipal: formatSpiffeId(workloadIdentity(destination, inputs.trustDomain)), securityPolicy: 'mutual_tls',
+    securityPolicy: 'mutual_tls',
   }, []);
   if (ILLEGAL_PORTS.has(target.port)) {
     recordRejected(rec, 'CONNECT', `port ${target.port} is a ztunnel port (self call)`);

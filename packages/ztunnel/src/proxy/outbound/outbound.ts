@@ -4,12 +4,14 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connectSocketInNetns, fdOf, getOriginalDst } from '@mesh/netns';
 import { formatBaggage, formatForwarded, HboneConnectRefusedError, type WorkloadKind } from '@mesh/hbone';
+import { isMeshError } from '@mesh/core';
 import { formatSpiffeId } from '@mesh/identity';
 import type { Workload } from '@mesh/api';
 import { clientSideCounts, recordOpen, recordRejected, relay, type ConnectionRecord } from '../copy/index';
 import { ILLEGAL_PORTS, workloadIdentity, type PodContext, type ProxyInputs } from '../context';
 import { formatAddr, isLoopbackIp, plainIp } from '../addr';
 import { newRecord } from '../record';
+import { serviceRef } from '../decision/index';
 import type { OutboundPlan } from '../types';
 
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ['deployment', 'cronjob', 'pod', 'job'];
@@ -40,8 +42,15 @@ async function outbound(inputs: ProxyInputs, pod: PodContext, client: Socket): P
     client.resetAndDestroy();
     return;
   }
-  const plan = inputs.decide({ source, sourceIp: srcIp, destination: { ip: dstIp, port: orig.port } });
-  await execute(inputs, pod, client, source, plan, { src, dst: formatAddr(dstIp, orig.port), srcIp });
+  const ep: Endpoints = { src, dst: formatAddr(dstIp, orig.port), srcIp };
+  let plan: OutboundPlan;
+  try {
+    plan = inputs.decide({ source, sourceIp: srcIp, destination: { ip: dstIp, port: orig.port } });
+  } catch (err) {
+    refuseUndecided(inputs, pod, client, source, dstIp, ep, err);
+    return;
+  }
+  await execute(inputs, pod, client, source, plan, ep);
 }
 
 interface Endpoints {
@@ -50,28 +59,34 @@ interface Endpoints {
   srcIp: string;
 }
 
+/**
+ * The decision refused the connection (NoHealthyUpstream, SelfCall, unknown waypoint...). ztunnel logs these as
+ * early denies; we also count them in istio_tcp_connections_failed_total (flag CONNECT) so an empty Service is
+ * visible on dashboards, labelled with the addressed Service when there is one.
+ */
+function refuseUndecided(inputs: ProxyInputs, pod: PodContext, client: Socket, source: Workload, dstIp: string, ep: Endpoints, err: unknown): void {
+  const svc = inputs.state.serviceByVip(source.network, dstIp);
+  const rec = newRecord(inputs, pod, {
+    reporter: 'source', src: ep.src, dst: ep.dst, source, securityPolicy: 'unknown',
+    destinationService: svc === undefined ? undefined : serviceRef(svc),
+  }, [client]);
+  const code = isMeshError(err) ? err.code : 'UNKNOWN';
+  rec.accessLog.info({ code }, 'outbound connection refused by the destination decision');
+  recordRejected(rec, 'CONNECT', errMessage(err));
+  client.resetAndDestroy();
+}
+
 async function execute(inputs: ProxyInputs, pod: PodContext, client: Socket, source: Workload, plan: OutboundPlan, ep: Endpoints): Promise<void> {
-  if (plan.kind === 'refuse') {
-    pod.logger.info({ src: ep.src, dst: ep.dst, reason: plan.reason }, 'outbound connection refused');
-    client.resetAndDestroy();
-    return;
-  }
-  const sourcePrincipal = formatSpiffeId(workloadIdentity(source, inputs.trustDomain));
+  const common = { reporter: 'source' as const, src: ep.src, source, destination: plan.dstWorkload, destinationService: plan.dstService };
   if (plan.kind === 'hbone') {
     const rec = newRecord(inputs, pod, {
-      reporter: 'source', src: ep.src, dst: ep.dst, hboneAddr: formatAddr(plan.nextHop.ip, plan.nextHop.port),
-      source, sourcePrincipal, destination: plan.destinationWorkload, destinationService: plan.destinationService,
-      destinationPrincipal: plan.expectedSans[0], securityPolicy: 'mutual_tls',
+      ...common, dst: ep.dst, hboneAddr: formatAddr(plan.nextHop.ip, plan.nextHop.port), securityPolicy: 'mutual_tls',
     }, [client]);
     await viaHbone(inputs, pod, client, source, plan, ep, rec);
     return;
   }
-  const target = plan.target;
-  const rec = newRecord(inputs, pod, {
-    reporter: 'source', src: ep.src, dst: formatAddr(target.ip, target.port), source, sourcePrincipal,
-    destination: plan.kind === 'tcp' ? plan.destinationWorkload : undefined,
-    destinationService: plan.kind === 'tcp' ? plan.destinationService : undefined, securityPolicy: 'unknown',
-  }, [client]);
+  const target = plan.nextHop;
+  const rec = newRecord(inputs, pod, { ...common, dst: formatAddr(target.ip, target.port), securityPolicy: 'unknown' }, [client]);
   let upstream: Socket;
   try {
     // From inside the pod netns with the mark: source = pod IP, and the in-pod rules let it out unredirected.
@@ -88,22 +103,23 @@ async function execute(inputs: ProxyInputs, pod: PodContext, client: Socket, sou
 
 async function viaHbone(
   inputs: ProxyInputs, pod: PodContext, client: Socket, source: Workload,
-  plan: Extract<OutboundPlan, { kind: 'hbone' }>, ep: Endpoints, rec: ConnectionRecord,
+  plan: OutboundPlan, ep: Endpoints, rec: ConnectionRecord,
 ): Promise<void> {
   const identity = workloadIdentity(source, inputs.trustDomain);
+  const expectedSans = plan.expectedSans ?? [];
   let tunnel: Duplex;
   try {
     const secureContext = await inputs.credentials.secureContext(identity);
     tunnel = await pod.pool.connect({
       key: {
         srcIdentity: formatSpiffeId(identity),
-        dstIdentities: plan.expectedSans,
+        dstIdentities: expectedSans,
         nextHop: formatAddr(plan.nextHop.ip, plan.nextHop.port),
         srcIp: ep.srcIp,
       },
-      authority: plan.authority,
+      authority: plan.authority ?? formatAddr(plan.nextHop.ip, plan.nextHop.port),
       headers: {
-        forwarded: formatForwarded(ep.srcIp, client.remotePort ?? 0, plan.destinationService?.hostname),
+        forwarded: formatForwarded(ep.srcIp, client.remotePort ?? 0, plan.dstService?.hostname),
         baggage: formatBaggage({
           clusterId: source.clusterId || undefined,
           namespace: source.namespace,
@@ -113,7 +129,7 @@ async function viaHbone(
           serviceVersion: source.canonicalRevision || undefined,
         }),
       },
-      tlsOptions: { secureContext, expectedSans: plan.expectedSans },
+      tlsOptions: { secureContext, expectedSans },
     });
   } catch (err) {
     const flag = err instanceof HboneConnectRefusedError && err.status === 401 ? 'DENY' : 'CONNECT';

@@ -3,8 +3,7 @@
 // (Z:src/proxy/inbound_passthrough.rs).
 import type { Socket } from 'node:net';
 import { fdOf, getOriginalDst } from '@mesh/netns';
-import { formatSpiffeId } from '@mesh/identity';
-import { ILLEGAL_PORTS, podWorkload, workloadIdentity, type PodContext, type ProxyInputs } from '../context';
+import { ILLEGAL_PORTS, podWorkload, type PodContext, type ProxyInputs } from '../context';
 import { clientSideCounts, recordOpen, recordRejected, relay } from '../copy/index';
 import { formatAddr, plainIp } from '../addr';
 import { newRecord } from '../record';
@@ -29,7 +28,6 @@ async function passthrough(inputs: ProxyInputs, pod: PodContext, client: Socket)
   const destination = podWorkload(inputs, pod, dstIp);
   const rec = newRecord(inputs, pod, {
     reporter: 'destination', src, dst, source: inputs.state.workloadByAddress(inputs.network, srcIp), destination,
-    destinationPrincipal: destination ? formatSpiffeId(workloadIdentity(destination, inputs.trustDomain)) : undefined,
     securityPolicy: 'unknown',
   }, [client]);
   if (ILLEGAL_PORTS.has(orig.port)) {
