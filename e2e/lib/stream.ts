@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import type { PodStream } from '../drivers/types';
+
+/** A child process with piped stdio as a PodStream (used by both drivers: meshctl exec / kubectl exec -i). */
+export function spawnStream(argv: readonly string[], env?: NodeJS.ProcessEnv): PodStream {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined) throw new Error('spawnStream: empty argv');
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', () => undefined);
+  child.stdin.on('error', () => undefined);
+  const exited = new Promise<number>((resolve) => {
+    child.on('error', () => resolve(127));
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+  return {
+    write: (text) => {
+      child.stdin.write(text);
+    },
+    output: () => out,
+    exited,
+    close: async () => {
+      child.stdin.end();
+      const t = setTimeout(() => child.kill('SIGKILL'), 2_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
