@@ -2,3 +2,4 @@ export {};
 export * from './auth';
 export * from './ca';
 export * from './app';
+export * from './waypoint';

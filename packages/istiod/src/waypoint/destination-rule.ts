@@ -1,0 +1,181 @@
+import { tryParseDuration, waypoint, type DestinationRule, type LoadBalancerSettings, type PortTrafficPolicy, type TrafficPolicy } from '@mesh/api';
+import { byAge, guarded, nsOf, type CompileContext } from './context';
+import { resolveHost } from './hosts';
+import type { TrafficPolicyInit } from './types';
+
+// Istio's documented OutlierDetection defaults (networking.istio.io DestinationRule reference).
+const OUTLIER_DEFAULT_CONSECUTIVE_5XX = 5;
+const OUTLIER_DEFAULT_INTERVAL_MS = 10_000;
+const OUTLIER_DEFAULT_BASE_EJECTION_MS = 30_000;
+const OUTLIER_DEFAULT_MAX_EJECTION_PERCENT = 10;
+
+export interface DestinationRuleIndex {
+  /** host -> subset -> labels. */
+  subsetLabels(host: string, subset: string): Record<string, string> | undefined;
+  readonly trafficPolicies: TrafficPolicyInit[];
+}
+
+type Fields = Omit<PortTrafficPolicy, 'port'>;
+
+/** Istio merges port-level and subset settings field by field over the parent policy. */
+function merge(base: Fields, over: Fields | undefined): Fields {
+  if (over === undefined) return base;
+  return {
+    loadBalancer: over.loadBalancer ?? base.loadBalancer,
+    connectionPool: over.connectionPool ?? base.connectionPool,
+    outlierDetection: over.outlierDetection ?? base.outlierDetection,
+    tls: over.tls ?? base.tls,
+  };
+}
+
+function portLevel(tp: TrafficPolicy | undefined, port: number): Fields | undefined {
+  return tp?.portLevelSettings?.find((p) => p.port?.number === port);
+}
+
+function ms(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  return Math.round(tryParseDuration(v) ?? fallback);
+}
+
+function lb(s: LoadBalancerSettings | undefined, warn: (m: string) => void): TrafficPolicyInit['loadBalancer'] {
+  if (s === undefined) return undefined;
+  const P = waypoint.LoadBalancer_Policy;
+  if (s.localityLbSetting !== undefined) warn('loadBalancer.localityLbSetting is not applied by the waypoint');
+  const ch = s.consistentHash;
+  if (ch !== undefined) {
+    let key: NonNullable<TrafficPolicyInit['loadBalancer']>['consistentHash'] = undefined;
+    if (ch.httpHeaderName !== undefined) key = { key: { case: 'header', value: ch.httpHeaderName.toLowerCase() } };
+    else if (ch.httpCookie !== undefined) {
+      key = { key: { case: 'cookie', value: ch.httpCookie.name }, cookiePath: ch.httpCookie.path ?? '', cookieTtlMs: ms(ch.httpCookie.ttl, 0) };
+    } else if (ch.useSourceIp === true) key = { key: { case: 'sourceIp', value: true } };
+    else if (ch.httpQueryParameterName !== undefined) key = { key: { case: 'queryParam', value: ch.httpQueryParameterName } };
+    return { policy: P.CONSISTENT_HASH, consistentHash: key };
+  }
+  switch (s.simple) {
+    case 'ROUND_ROBIN':
+      return { policy: P.ROUND_ROBIN };
+    case 'LEAST_REQUEST':
+    case 'LEAST_CONN': // deprecated alias of LEAST_REQUEST in Istio
+      return { policy: P.LEAST_REQUEST };
+    case 'RANDOM':
+      return { policy: P.RANDOM };
+    case 'PASSTHROUGH':
+      warn('loadBalancer.simple PASSTHROUGH is not supported by the waypoint; using the default');
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+function toInit(host: string, subset: string, port: number, f: Fields, source: TrafficPolicyInit['source'], warn: (m: string) => void): TrafficPolicyInit {
+  const cp = f.connectionPool;
+  const od = f.outlierDetection;
+  return {
+    host,
+    subset,
+    port,
+    source,
+    loadBalancer: lb(f.loadBalancer, warn),
+    connectionPool:
+      cp === undefined
+        ? undefined
+        : {
+            maxConnections: cp.tcp?.maxConnections ?? 0,
+            connectTimeoutMs: ms(cp.tcp?.connectTimeout, 0),
+            maxPendingRequests: cp.http?.http1MaxPendingRequests ?? 0,
+            maxRequests: cp.http?.http2MaxRequests ?? 0,
+            maxRequestsPerConnection: cp.http?.maxRequestsPerConnection ?? 0,
+            maxRetries: cp.http?.maxRetries ?? 0,
+            idleTimeoutMs: ms(cp.http?.idleTimeout, 0),
+          },
+    outlierDetection:
+      od === undefined
+        ? undefined
+        : {
+            consecutive5xx: od.consecutive5xxErrors ?? OUTLIER_DEFAULT_CONSECUTIVE_5XX,
+            consecutiveGatewayErrors: od.consecutiveGatewayErrors ?? 0,
+            intervalMs: ms(od.interval, OUTLIER_DEFAULT_INTERVAL_MS),
+            baseEjectionTimeMs: ms(od.baseEjectionTime, OUTLIER_DEFAULT_BASE_EJECTION_MS),
+            maxEjectionPercent: od.maxEjectionPercent ?? OUTLIER_DEFAULT_MAX_EJECTION_PERCENT,
+            minHealthPercent: od.minHealthPercent ?? 0,
+          },
+  };
+}
+
+function portsOf(dr: DestinationRule): number[] {
+  const ports = new Set<number>();
+  const add = (tp: TrafficPolicy | undefined) => tp?.portLevelSettings?.forEach((p) => p.port?.number !== undefined && ports.add(p.port.number));
+  add(dr.spec.trafficPolicy);
+  for (const s of dr.spec.subsets ?? []) add(s.trafficPolicy);
+  return [...ports];
+}
+
+/** Expands one DestinationRule into fully merged (host, subset, port) entries. */
+function compileOne(dr: DestinationRule, host: string, ctx: CompileContext, out: TrafficPolicyInit[]): void {
+  const warn = (m: string) => ctx.warn(dr, 'UNSUPPORTED_FIELD', m);
+  const top = dr.spec.trafficPolicy ?? {};
+  if (top.tls !== undefined || dr.spec.subsets?.some((s) => s.trafficPolicy?.tls !== undefined)) {
+    warn('trafficPolicy.tls is ignored: the waypoint always uses HBONE mTLS to destinations');
+  }
+  if (top.tunnel !== undefined || top.proxyProtocol !== undefined) warn('trafficPolicy.tunnel/proxyProtocol are not applied by the waypoint');
+  const ports = portsOf(dr);
+  const subsets: { name: string; tp: TrafficPolicy | undefined; index: number | undefined }[] = [{ name: '', tp: undefined, index: undefined }];
+  (dr.spec.subsets ?? []).forEach((s, i) => subsets.push({ name: s.name, tp: s.trafficPolicy, index: i }));
+  for (const s of subsets) {
+    const source = { kind: 'DestinationRule', namespace: nsOf(dr), name: dr.metadata.name, index: s.index };
+    for (const port of [0, ...ports]) {
+      // Parent port-level first, then the subset's policy and its own port-level (Istio's order).
+      let f = merge(top, port === 0 ? undefined : portLevel(top, port));
+      f = merge(f, s.tp);
+      if (port !== 0) f = merge(f, portLevel(s.tp, port));
+      if (f.loadBalancer === undefined && f.connectionPool === undefined && f.outlierDetection === undefined) continue;
+      out.push(toInit(host, s.name, port, f, source, port === 0 && s.name === '' ? warn : () => undefined));
+    }
+  }
+}
+
+/**
+ * Picks one DestinationRule per host the way Istio looks them up for a proxy: the waypoint's
+ * namespace first, then the host's own namespace, then the root namespace, then any other
+ * namespace exporting it; within one namespace the oldest wins.
+ */
+export function indexDestinationRules(drs: readonly DestinationRule[], ctx: CompileContext): DestinationRuleIndex {
+  const rank = (dr: DestinationRule, host: string): number => {
+    const ns = nsOf(dr);
+    if (ns === ctx.waypointNamespace) return 0;
+    if (host.split('.')[1] === ns) return 1;
+    if (ns === ctx.rootNamespace) return 2;
+    return 3;
+  };
+  const byHost = new Map<string, DestinationRule[]>();
+  for (const dr of drs) guarded(ctx, dr, undefined, () => addRule(dr));
+  function addRule(dr: DestinationRule): void {
+    if (dr.spec.workloadSelector !== undefined) {
+      ctx.warn(dr, 'UNSUPPORTED_FIELD', 'DestinationRules with workloadSelector do not apply to waypoints; skipped');
+      return;
+    }
+    const exportTo = dr.spec.exportTo ?? ['*'];
+    const visible = exportTo.includes('*') || exportTo.includes(ctx.waypointNamespace) || (exportTo.includes('.') && nsOf(dr) === ctx.waypointNamespace);
+    if (!visible) return;
+    const host = resolveHost(dr.spec.host, nsOf(dr), ctx.domainSuffix);
+    const list = byHost.get(host) ?? [];
+    list.push(dr);
+    byHost.set(host, list);
+  }
+  const chosen = new Map<string, DestinationRule>();
+  for (const [host, list] of byHost) {
+    list.sort((a, b) => rank(a, host) - rank(b, host) || byAge(a, b));
+    chosen.set(host, list[0]!);
+    for (const other of list.slice(1)) ctx.warn(other, 'SHADOWED', `another DestinationRule (${nsOf(list[0]!)}/${list[0]!.metadata.name}) already applies to host ${host}`);
+  }
+  const trafficPolicies: TrafficPolicyInit[] = [];
+  for (const [host, dr] of chosen) guarded(ctx, dr, undefined, () => compileOne(dr, host, ctx, trafficPolicies));
+  return {
+    trafficPolicies,
+    subsetLabels(host, subset) {
+      const dr = chosen.get(host);
+      const s = dr?.spec.subsets?.find((x) => x.name === subset);
+      return s === undefined ? undefined : { ...(s.labels ?? {}) };
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { compileWaypointConfig } from './compile';
+export type { BoundService, BoundServicePort, CompileWaypointInput, CompileWaypointResult, WaypointWarning, WaypointWarningCode } from './types';
