@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { driverFor } from './drivers';
 import { LocalDriver } from './drivers/local';
@@ -29,6 +31,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
   const local = driverFor(ctx) as LocalDriver;
   const teardown = async () => {
+    await local.keepLogs(path.join(os.tmpdir(), 'mesh-e2e-logs', ctx.cluster)).catch(() => undefined);
     await local.destroy().catch((e: unknown) => console.error(`e2e: removing cluster ${ctx.cluster} failed:`, e));
   };
   try {

@@ -91,6 +91,14 @@ export class LocalDriver implements ClusterDriver {
     return JSON.parse(out) as UpSummary;
   }
 
+  /** Copies component and pod logs out of the state dir before `down` removes it (for failure analysis). */
+  async keepLogs(dest: string): Promise<void> {
+    const st = await this.status();
+    fs.mkdirSync(dest, { recursive: true });
+    fs.cpSync(path.join(st.stateDir, 'logs'), dest, { recursive: true });
+    console.error(`e2e: logs of cluster ${this.cluster} kept in ${dest}`);
+  }
+
   async destroy(): Promise<void> {
     await this.cliOk(['down']);
   }

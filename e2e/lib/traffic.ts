@@ -43,9 +43,9 @@ export function httpOk(o: HttpOutcome): boolean {
   return o.curlCode === 0 && o.status === 200 && o.reply !== undefined;
 }
 
-/** One line through the echo app's raw TCP port; returns what came back ("" when the connection was refused/closed). */
+/** One line through the echo app's raw TCP port (-q: no half-close, the reply is read before nc closes); returns what came back ("" when the connection was refused/closed). */
 export async function tcpEcho(d: ClusterDriver, ns: string, pod: string, host: string, port: number, line: string): Promise<string> {
-  const r = await d.exec(ns, pod, ['nc', '-N', '-w', String(REQUEST_TIMEOUT_S), host, String(port)], {
+  const r = await d.exec(ns, pod, ['nc', '-q', '2', '-w', String(REQUEST_TIMEOUT_S), host, String(port)], {
     input: `${line}\n`,
     timeoutMs: (REQUEST_TIMEOUT_S + 10) * 1000,
   });
