@@ -10,8 +10,12 @@ import { MeshDataplane } from './dataplane';
 import { DirectoryPodAnnotator } from './directory-annotator';
 import { DirectoryPodSource } from './directory-pod-source';
 import { HostProbe } from './host-probe';
+import { KubePodAnnotator } from './kube-annotator';
+import { loadKubeConfig } from './kube-http';
+import { KubernetesPodSource } from './kube-pod-source';
 import type { RetryPolicy } from './keyed-queue';
 import { AnnotationNetnsResolver, ChainNetnsResolver, ProcCgroupNetnsResolver, type NetnsResolver } from './netns-resolver';
+import type { PodAnnotator, PodSource } from './pod-source';
 
 export interface NodeAgentOptions {
   readonly config: AgentConfig;
@@ -28,7 +32,7 @@ export class NodeAgent {
   readonly zds: ZdsServer;
   readonly controller: PodController;
   readonly dataplane: MeshDataplane;
-  readonly #source: DirectoryPodSource;
+  readonly #source: PodSource;
   readonly #cni: CniEventServer;
   readonly #hostProbe: HostProbe | undefined;
   readonly #log: Logger;
@@ -38,7 +42,7 @@ export class NodeAgent {
     zds: ZdsServer;
     controller: PodController;
     dataplane: MeshDataplane;
-    source: DirectoryPodSource;
+    source: PodSource;
     cni: CniEventServer;
     hostProbe: HostProbe | undefined;
     logger: Logger;
@@ -54,8 +58,7 @@ export class NodeAgent {
 
   static async start(opts: NodeAgentOptions): Promise<NodeAgent> {
     const { config: c, logger } = opts;
-    if (c.POD_SOURCE_DIR === '') throw new Error('POD_SOURCE_DIR must name the manifest directory in directory mode');
-    const source = new DirectoryPodSource({ dir: c.POD_SOURCE_DIR, nodeName: c.NODE_NAME, logger: logger.child({ sub: 'source' }) });
+    const { source, annotator } = podSourceFor(c, logger);
     const redirection: Partial<InPodRedirectionConfig> = {
       redirectDns: c.AMBIENT_DNS_CAPTURE,
       enableIpv6: c.AMBIENT_IPV6,
@@ -70,7 +73,7 @@ export class NodeAgent {
         addWorkload: (uid, w, fd) => link.server!.addWorkload(uid, w, fd),
         delWorkload: (uid) => link.server!.delWorkload(uid),
       },
-      annotator: new DirectoryPodAnnotator(source),
+      annotator,
       redirection,
       hostProbe,
       logger,
@@ -114,6 +117,17 @@ export class NodeAgent {
     this.dataplane.cache.clear();
     this.#log.info('CNI node agent stopped');
   }
+}
+
+function podSourceFor(c: AgentConfig, logger: Logger): { source: PodSource; annotator: PodAnnotator } {
+  const log = logger.child({ sub: 'source' });
+  if (c.POD_SOURCE === 'kubernetes') {
+    const kubeConfig = loadKubeConfig(c.KUBECONFIG);
+    return { source: new KubernetesPodSource({ kubeConfig, nodeName: c.NODE_NAME, logger: log }), annotator: new KubePodAnnotator(kubeConfig, log) };
+  }
+  if (c.POD_SOURCE_DIR === '') throw new Error('POD_SOURCE_DIR must name the manifest directory in directory mode');
+  const source = new DirectoryPodSource({ dir: c.POD_SOURCE_DIR, nodeName: c.NODE_NAME, logger: log });
+  return { source, annotator: new DirectoryPodAnnotator(source) };
 }
 
 function resolverFor(kind: AgentConfig['NETNS_RESOLVER']): NetnsResolver {

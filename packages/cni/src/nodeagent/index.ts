@@ -18,3 +18,6 @@ export {
 } from './netns-resolver';
 export { PodCache, type EnrolledPod, type EnrollmentStatus } from './pod-cache';
 export type { NamespaceWatchEvent, PodAnnotator, PodSource, PodSourceHandlers, PodWatchEvent, WatchEventType } from './pod-source';
+export { KubePodAnnotator, redirectionPatch } from './kube-annotator';
+export { KubeRequestError, KUBE_REQUEST_TIMEOUT_MS, loadKubeConfig } from './kube-http';
+export { KubernetesPodSource, KUBE_WATCH_BACKOFF_INITIAL_MS, KUBE_WATCH_BACKOFF_MAX_MS, type KubernetesPodSourceOptions } from './kube-pod-source';
