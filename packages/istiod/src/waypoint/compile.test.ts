@@ -113,3 +113,40 @@ describe('compileWaypointConfig: VirtualService + DestinationRule + policies (bo
     expect(fromBinary(waypoint.WaypointConfigSchema, bytes).services).toHaveLength(2);
   });
 });
+
+describe('compileWaypointConfig: wildcard hosts', () => {
+  it('a wildcard VirtualService host applies to the bound service and a wildcard DestinationRule resolves subsets', async () => {
+    const { parseManifests } = await import('@mesh/api');
+    const parsed = parseManifests(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: bookinfo}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: all, namespace: bookinfo}
+spec:
+  hosts: ["*.bookinfo.svc.cluster.local"]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v1}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: all, namespace: bookinfo}
+spec:
+  host: "*.bookinfo.svc.cluster.local"
+  subsets:
+  - name: v1
+    labels: {version: v1}
+`);
+    expect(parsed.errors).toEqual([]);
+    const of = (k: string) => parsed.objects.filter((o) => o.kind === k) as never[];
+    const { config, warnings } = compileWaypointConfig({ waypoint: of('Gateway')[0]!, services: [reviews], virtualServices: of('VirtualService'), destinationRules: of('DestinationRule') });
+    expect(config.services[0]!.routes[0]!.backends[0]).toMatchObject({ subset: 'v1', subsetLabels: { version: 'v1' } });
+    expect(warnings).toEqual([]);
+  });
+});

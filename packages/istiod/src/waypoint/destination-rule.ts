@@ -1,6 +1,6 @@
 import { tryParseDuration, waypoint, type DestinationRule, type LoadBalancerSettings, type PortTrafficPolicy, type TrafficPolicy } from '@mesh/api';
 import { byAge, guarded, nsOf, type CompileContext } from './context';
-import { resolveHost } from './hosts';
+import { hostMatches, resolveHost } from './hosts';
 import type { TrafficPolicyInit } from './types';
 
 // Istio's documented OutlierDetection defaults (networking.istio.io DestinationRule reference).
@@ -170,10 +170,19 @@ export function indexDestinationRules(drs: readonly DestinationRule[], ctx: Comp
   }
   const trafficPolicies: TrafficPolicyInit[] = [];
   for (const [host, dr] of chosen) guarded(ctx, dr, undefined, () => compileOne(dr, host, ctx, trafficPolicies));
+  // Wildcard DestinationRule hosts ("*.ns.svc.cluster.local") cover services an exact one does not;
+  // the longest matching suffix wins, as Istio's most-specific host lookup.
+  const wildcards = [...chosen.keys()].filter((h) => h.startsWith('*')).sort((a, b) => b.length - a.length);
+  const lookup = (host: string): DestinationRule | undefined => {
+    const exact = chosen.get(host);
+    if (exact !== undefined) return exact;
+    const w = wildcards.find((p) => hostMatches(p, host));
+    return w === undefined ? undefined : chosen.get(w);
+  };
   return {
     trafficPolicies,
     subsetLabels(host, subset) {
-      const dr = chosen.get(host);
+      const dr = lookup(host);
       const s = dr?.spec.subsets?.find((x) => x.name === subset);
       return s === undefined ? undefined : { ...(s.labels ?? {}) };
     },

@@ -21,6 +21,7 @@ const config = create(waypoint.WaypointConfigSchema, {
   trafficPolicies: [
     { host: 'a.ns.svc.cluster.local', loadBalancer: { policy: waypoint.LoadBalancer_Policy.RANDOM } },
     { host: 'a.ns.svc.cluster.local', subset: 'v1', loadBalancer: { policy: waypoint.LoadBalancer_Policy.LEAST_REQUEST } },
+    { host: '*.ns.svc.cluster.local', loadBalancer: { policy: waypoint.LoadBalancer_Policy.ROUND_ROBIN } },
   ],
 });
 
@@ -47,5 +48,6 @@ describe('compileWaypointState', () => {
     expect(state.trafficPolicy('a.ns.svc.cluster.local', 'v1', 80)?.loadBalancer?.policy).toBe(waypoint.LoadBalancer_Policy.LEAST_REQUEST);
     expect(state.trafficPolicy('a.ns.svc.cluster.local', 'v2', 80)?.loadBalancer?.policy).toBe(waypoint.LoadBalancer_Policy.RANDOM);
     expect(state.trafficPolicy('b', '', 80)).toBeUndefined();
+    expect(state.trafficPolicy('c.ns.svc.cluster.local', '', 80)?.loadBalancer?.policy).toBe(waypoint.LoadBalancer_Policy.ROUND_ROBIN);
   });
 });

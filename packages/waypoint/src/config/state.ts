@@ -52,13 +52,21 @@ export function compileWaypointState(config: WaypointConfig): WaypointState {
     policiesByHost.set(tp.host, list);
   }
   for (const list of policiesByHost.values()) list.sort((a, b) => specificity(b) - specificity(a));
+  // DestinationRule wildcard hosts ("*.ns.svc.cluster.local"): longest suffix first.
+  const wildcards = [...policiesByHost.keys()].filter((h) => h.startsWith('*')).sort((a, b) => b.length - a.length);
+  const listFor = (host: string): TrafficPolicy[] | undefined => {
+    const exact = policiesByHost.get(host);
+    if (exact !== undefined) return exact;
+    const w = wildcards.find((p) => p === '*' || host.endsWith(p.slice(1)));
+    return w === undefined ? undefined : policiesByHost.get(w);
+  };
   return {
     config,
     byHost,
     byVipPort,
     problems,
     trafficPolicy(host, subset, port) {
-      const list = policiesByHost.get(host);
+      const list = listFor(host);
       if (list === undefined) return undefined;
       return list.find((p) => (p.subset === '' || p.subset === subset) && (p.port === 0 || p.port === port));
     },
