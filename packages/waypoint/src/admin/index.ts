@@ -1,0 +1,1 @@
+export { startOpsServers, type OpsServers, type OpsHooks, type Endpoint } from './servers';

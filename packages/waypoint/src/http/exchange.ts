@@ -1,0 +1,34 @@
+// One downstream request/response pair, carried through the pipeline; records Istio's metrics once, when the
+// response finished or the client went away.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { RequestRecord } from '../metrics/index';
+import type { TunnelContext } from './context';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+export interface Exchange {
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
+  readonly ctx: TunnelContext;
+  readonly startMs: number;
+  /** Aborted when the client goes away (or the response completed). */
+  readonly signal: AbortSignal;
+  record: Omit<RequestRecord, 'durationMs'>;
+}
+
+/** Envoy-style local reply: status, plain-text body, response flag for the metrics. */
+export function localReply(ex: Exchange, status: number, body: string, flags: string, headers: Record<string, string> = {}): void {
+  ex.record.responseCode = status;
+  ex.record.responseFlags = flags;
+  const res = ex.res;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const buf = Buffer.from(body);
+  ex.record.responseBytes = buf.length;
+  (res as ServerResponse).writeHead(status, { 'content-type': 'text/plain', 'content-length': String(buf.length), ...headers });
+  res.end(buf);
+}

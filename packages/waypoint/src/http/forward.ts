@@ -1,0 +1,74 @@
+// One try of a request to one endpoint over its HBONE keep-alive agent, classified the way Envoy's retry
+// logic needs: a response, a connect failure (no tunnel), a reset (tunnel died before headers) or a timeout.
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+
+export type TryResult =
+  | { kind: 'response'; res: IncomingMessage; outgoing: http.ClientRequest }
+  | { kind: 'connect-failure'; error: Error }
+  | { kind: 'reset'; error: Error }
+  | { kind: 'timeout' }
+  | { kind: 'cancelled' };
+
+export interface TryRequest {
+  agent: http.Agent;
+  host: string;
+  port: number;
+  method: string;
+  path: string;
+  headers: OutgoingHttpHeaders;
+  /** A Buffer can be replayed for retries; a stream is sent once. */
+  body: Buffer | Readable | undefined;
+  /** 0 = no per-try limit. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Counts streamed request body bytes (attached when the stream is piped, so nothing is missed). */
+  onBodyBytes?: (n: number) => void;
+}
+
+class TryTimeoutError extends Error {
+  readonly code = 'WAYPOINT_TRY_TIMEOUT';
+}
+
+export function sendOnce(t: TryRequest): Promise<TryResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let connected = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (r: TryResult): void => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      t.signal.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    const outgoing = http.request({ agent: t.agent, host: t.host, port: t.port, method: t.method, path: t.path, headers: t.headers, setHost: false });
+    const onAbort = (): void => {
+      outgoing.destroy();
+      finish({ kind: 'cancelled' });
+    };
+    if (t.signal.aborted) return onAbort();
+    t.signal.addEventListener('abort', onAbort, { once: true });
+    if (t.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        outgoing.destroy(new TryTimeoutError('per-try timeout'));
+        finish({ kind: 'timeout' });
+      }, t.timeoutMs);
+    }
+    outgoing.once('socket', () => {
+      connected = true;
+    });
+    outgoing.on('error', (error) => finish(connected ? { kind: 'reset', error } : { kind: 'connect-failure', error }));
+    outgoing.once('response', (res) => finish({ kind: 'response', res, outgoing }));
+    writeBody(outgoing, t.body, t.onBodyBytes);
+  });
+}
+
+function writeBody(outgoing: http.ClientRequest, body: Buffer | Readable | undefined, count?: (n: number) => void): void {
+  if (body === undefined) outgoing.end();
+  else if (Buffer.isBuffer(body)) outgoing.end(body);
+  else {
+    if (count !== undefined) body.on('data', (c: Buffer) => count(c.length));
+    body.pipe(outgoing);
+  }
+}

@@ -1,0 +1,179 @@
+// The per-request pipeline (Envoy's HTTP filter chain in a waypoint): path normalisation, L7 authorization
+// (403 "RBAC: access denied"), route selection (404 when routes exist and none matches), direct response /
+// redirect, fault injection, header ops and rewrites, then forwarding with retries and timeouts.
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { waypoint } from '@mesh/api';
+import type { Logger } from '@mesh/core';
+import { authorizeHttp, normalizePathBase, type CompiledPolicies } from '../policy/index';
+import { redirectLocation, rewriteAuthority, rewriteTarget, selectRoute } from '../route/index';
+import type { RequestMetrics } from '../metrics/index';
+import type { TunnelContext } from './context';
+import { localReply, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange';
+import { decideFault } from './fault';
+import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
+import { forward, type ProxyDeps } from './proxy';
+import { identityFacts, sourceFacts } from './peers';
+
+/** Bodies buffered so a retry can replay them; Envoy's default per-request buffer limit is 1 MiB as well. */
+export const RETRY_BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface HandlerDeps extends ProxyDeps {
+  readonly metrics: RequestMetrics;
+  readonly logger: Logger;
+}
+
+export type RequestHandler = (req: DownstreamRequest, res: DownstreamResponse, ctx: TunnelContext) => void;
+
+interface Selected {
+  route: waypoint.Route;
+  /** -1 for a route without matches. */
+  matchIndex: number;
+}
+
+function authorityOf(req: DownstreamRequest, ctx: TunnelContext): string {
+  const h = req.headers;
+  const a = h[':authority'] ?? h.host;
+  return typeof a === 'string' && a !== '' ? a : ctx.target.authority;
+}
+
+function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: TunnelContext, deps: HandlerDeps): Exchange {
+  const ctl = new AbortController();
+  const ex: Exchange = {
+    req, res, ctx, startMs: performance.now(), signal: ctl.signal,
+    record: {
+      source: sourceFacts(ctx, deps.upstream), destination: {},
+      protocol: String(req.headers['content-type'] ?? '').startsWith('application/grpc') ? 'grpc' : 'http',
+      responseCode: 0, responseFlags: '-', requestBytes: 0, responseBytes: 0,
+    },
+  };
+  const t = ctx.target;
+  if (t.kind === 'service') {
+    const s = t.entry.routes.service;
+    Object.assign(ex.record.destination, { service: s.hostname, serviceName: s.name || undefined, serviceNamespace: s.namespace || undefined });
+  } else {
+    Object.assign(ex.record.destination, identityFacts(t.workload));
+  }
+  let recorded = false;
+  const done = (): void => {
+    if (recorded) return;
+    recorded = true;
+    ctl.abort();
+    if (!res.writableFinished && ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
+    deps.metrics.record({ ...ex.record, durationMs: performance.now() - ex.startMs });
+  };
+  res.once('finish', done);
+  res.once('close', done);
+  return ex;
+}
+
+function selectFor(ctx: TunnelContext, req: DownstreamRequest, authority: string): Selected | undefined | 'workload' {
+  const t = ctx.target;
+  if (t.kind === 'workload') return 'workload';
+  const sel = selectRoute(t.entry.routes, { method: req.method ?? 'GET', path: req.url ?? '/', authority, headers: req.headers, port: t.port });
+  if (sel === undefined) return undefined;
+  return { route: sel.route, matchIndex: sel.matchIndex };
+}
+
+function policiesOf(ctx: TunnelContext): CompiledPolicies {
+  return ctx.target.kind === 'service' ? ctx.target.entry.policies : ctx.target.policies;
+}
+
+export function createRequestHandler(deps: HandlerDeps): RequestHandler {
+  return (req, res, ctx) => {
+    const ex = newExchange(req, res, ctx, deps);
+    handle(deps, ex).catch((err: unknown) => {
+      deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'request failed');
+      localReply(ex, 500, 'internal error', 'UPE');
+    });
+  };
+}
+
+async function handle(deps: HandlerDeps, ex: Exchange): Promise<void> {
+  const { req, ctx } = ex;
+  const target = req.url ?? '/';
+  if (!normalizePathBase(target.split('?')[0] ?? '/').ok) return localReply(ex, 400, 'Bad Request', 'DPE');
+  const authority = authorityOf(req, ctx);
+  const decision = authorizeHttp(policiesOf(ctx), {
+    method: req.method ?? 'GET', path: target, authority, headers: req.headers, port: ctx.target.port,
+    ...(ctx.peerIdentity === undefined ? {} : { sourcePrincipal: ctx.peerIdentity }),
+    ...(ctx.sourceIp === undefined ? {} : { sourceIp: ctx.sourceIp }),
+  });
+  if (!decision.allow) return localReply(ex, decision.status, decision.body, 'RBAC');
+  const selected = selectFor(ctx, req, authority);
+  if (selected === undefined) return localReply(ex, 404, '', 'NR');
+  if (selected === 'workload') return forwardToWorkload(deps, ex, authority);
+  return routeAndForward(deps, ex, selected, authority);
+}
+
+async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, authority: string): Promise<void> {
+  const { route, matchIndex } = sel;
+  const req = ex.req;
+  if (route.directResponse !== undefined) return localReply(ex, route.directResponse.status, route.directResponse.body, 'DR');
+  const redirect = redirectLocation(route, { scheme: 'http', authority, path: req.url ?? '/' });
+  if (redirect !== undefined) return localReply(ex, redirect.status, '', 'DR', { location: redirect.location });
+  const fault = decideFault(route.fault, deps.rand);
+  if (fault !== undefined && fault.delayMs > 0) {
+    await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (ex.signal.aborted) return;
+  }
+  if (fault !== undefined && fault.abortStatus !== 0) {
+    if (fault.grpcStatus !== undefined) return localReply(ex, 200, '', 'FI', { 'content-type': 'application/grpc', 'grpc-status': String(fault.grpcStatus) });
+    return localReply(ex, fault.abortStatus, 'fault filter abort', 'FI');
+  }
+  const headers = upstreamHeaders(req, rewriteAuthority(route, authority), ex.ctx);
+  applyHeaderOps(headers, route.requestHeaders);
+  const body = await requestBody(ex, (route.retries?.attempts ?? 0) > 0);
+  if (body === 'too-large') return localReply(ex, 413, 'Payload Too Large', '-');
+  const path = rewriteTarget(route, matchIndex, req.url ?? '/');
+  const run = forward(deps, ex, { route, method: req.method ?? 'GET', path, headers, port: ex.ctx.target.port, body });
+  return withRouteTimeout(ex, route.timeoutMs, run);
+}
+
+async function forwardToWorkload(deps: HandlerDeps, ex: Exchange, authority: string): Promise<void> {
+  const t = ex.ctx.target;
+  if (t.kind !== 'workload') return;
+  const headers = upstreamHeaders(ex.req, authority, ex.ctx);
+  const route = { backends: [], retries: undefined, timeoutMs: 0 } as unknown as waypoint.Route;
+  const body = await requestBody(ex, false);
+  if (body === 'too-large') return;
+  const fixedEndpoint = { workload: t.workload, ip: t.ip, port: t.port };
+  return forward(deps, ex, { route, method: ex.req.method ?? 'GET', path: ex.req.url ?? '/', headers, port: t.port, fixedEndpoint, body });
+}
+
+/** Whole-request timeout (route timeout): 504 "upstream request timeout" if no response started in time. */
+async function withRouteTimeout(ex: Exchange, timeoutMs: number, run: Promise<void>): Promise<void> {
+  if (timeoutMs <= 0) return run;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), timeoutMs);
+  });
+  const result = await Promise.race([run.then(() => 'done' as const), expired]);
+  clearTimeout(timer);
+  if (result === 'expired' && !ex.res.headersSent) {
+    localReply(ex, 504, 'upstream request timeout', 'UT');
+  }
+}
+
+function upstreamHeaders(req: DownstreamRequest, authority: string, ctx: TunnelContext): HeaderMap {
+  const headers = forwardableHeaders(req.headers);
+  headers.host = authority;
+  if (headers.traceparent === undefined) headers.traceparent = ctx.traceparent ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
+  if (headers['x-request-id'] === undefined) headers['x-request-id'] = randomBytes(16).toString('hex');
+  headers['x-forwarded-proto'] ??= 'http';
+  return headers;
+}
+
+/** Buffered body when it may be replayed (retries), else the stream itself; counts request bytes. */
+async function requestBody(ex: Exchange, replayable: boolean): Promise<Buffer | Readable | 'too-large' | undefined> {
+  const req = ex.req as Readable;
+  if (!replayable) return req;
+  const chunks: Buffer[] = [];
+  for await (const c of req) {
+    const b = c as Buffer;
+    ex.record.requestBytes += b.length;
+    if (ex.record.requestBytes > RETRY_BODY_LIMIT_BYTES) return 'too-large';
+    chunks.push(b);
+  }
+  return chunks.length === 0 ? undefined : Buffer.concat(chunks);
+}

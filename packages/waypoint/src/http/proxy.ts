@@ -1,0 +1,132 @@
+// Forwarding with Envoy's router semantics: weighted backend chosen once per request, an endpoint per try
+// (round robin), retries on retriable outcomes within the attempt budget, per-try and whole-request timeouts
+// (504 "upstream request timeout"), 503 "no healthy upstream" when the backend has no endpoints.
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { waypoint } from '@mesh/api';
+import { pickWeighted } from '../route/index';
+import type { Endpoint, HboneAgents, UpstreamState } from '../upstream/index';
+import { localReply, type Exchange } from './exchange';
+import { sendOnce, type TryResult } from './forward';
+import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
+import { isRetriable, retryBackoffMs, type TryOutcome } from './retry';
+
+export interface ProxyDeps {
+  readonly upstream: UpstreamState;
+  readonly agents: HboneAgents;
+  readonly rand?: () => number;
+}
+
+export interface ForwardPlan {
+  readonly route: waypoint.Route;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: HeaderMap;
+  /** The request's destination port (backend port 0 means this one). */
+  readonly port: number;
+  /** Set for workload-addressed tunnels: forward to this endpoint, no backend choice. */
+  readonly fixedEndpoint?: Endpoint;
+  readonly body: Buffer | Readable | undefined;
+}
+
+function outcomeOf(r: TryResult, grpcStatus?: number): TryOutcome {
+  if (r.kind === 'response') return { kind: 'response', status: r.res.statusCode ?? 0, ...(grpcStatus === undefined ? {} : { grpcStatus }) };
+  if (r.kind === 'connect-failure') return { kind: 'connect-failure' };
+  if (r.kind === 'timeout') return { kind: 'timeout' };
+  return { kind: 'reset' };
+}
+
+function grpcStatusOf(res: IncomingMessage): number | undefined {
+  const v = res.headers['grpc-status'];
+  return typeof v === 'string' ? Number(v) : undefined;
+}
+
+function pickBackend(plan: ForwardPlan, rand: () => number): waypoint.WeightedBackend | undefined {
+  if (plan.route.backends.length === 0) return undefined;
+  return pickWeighted(plan.route.backends, rand);
+}
+
+function resolveEndpoint(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.WeightedBackend | undefined): Endpoint | undefined {
+  if (plan.fixedEndpoint !== undefined) return plan.fixedEndpoint;
+  if (backend === undefined) return undefined;
+  const labels = backend.subset === '' ? undefined : backend.subsetLabels;
+  return deps.upstream.pickEndpoint(backend.hostname, backend.port || plan.port, labels);
+}
+
+/** Runs the tries; answers the exchange (streamed upstream response or a local reply). */
+export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan): Promise<void> {
+  const rand = deps.rand ?? Math.random;
+  const backend = pickBackend(plan, rand);
+  const retry = plan.route.retries;
+  const maxTries = 1 + (retry?.attempts ?? 0);
+  const perTryMs = retry?.perTryTimeoutMs ?? 0;
+  const headers: HeaderMap = { ...plan.headers };
+  applyHeaderOps(headers, backend?.requestHeaders);
+  for (let attempt = 0; attempt < maxTries; attempt++) {
+    const ep = resolveEndpoint(deps, plan, backend);
+    if (ep === undefined) return localReply(ex, 503, 'no healthy upstream', 'UH');
+    setDestination(ex, ep);
+    const r = await sendOnce({
+      agent: deps.agents.agentFor(ep), host: ep.ip, port: ep.port, method: plan.method, path: plan.path,
+      headers: headers as OutgoingHttpHeaders, body: plan.body, timeoutMs: perTryMs, signal: ex.signal,
+      onBodyBytes: (n) => {
+        ex.record.requestBytes += n;
+      },
+    });
+    if (r.kind === 'cancelled') return;
+    const grpc = r.kind === 'response' ? grpcStatusOf(r.res) : undefined;
+    const last = attempt === maxTries - 1 || !Buffer.isBuffer(plan.body ?? Buffer.alloc(0));
+    if (!last && isRetriable(retry, outcomeOf(r, grpc))) {
+      if (r.kind === 'response') r.res.resume();
+      await sleep(retryBackoffMs(attempt, rand));
+      continue;
+    }
+    return answer(ex, r, plan.route, backend);
+  }
+}
+
+function setDestination(ex: Exchange, ep: Endpoint): void {
+  const w = ep.workload;
+  Object.assign(ex.record.destination, {
+    workload: w.workloadName, namespace: w.namespace, principal: w.identity,
+    canonicalService: w.canonicalName || undefined, canonicalRevision: w.canonicalRevision || undefined, cluster: w.clusterId || undefined,
+  });
+}
+
+function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: waypoint.WeightedBackend | undefined): void {
+  if (r.kind === 'timeout') return localReply(ex, 504, 'upstream request timeout', 'UT');
+  if (r.kind === 'connect-failure') {
+    return localReply(ex, 503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'UF');
+  }
+  if (r.kind !== 'response') {
+    return localReply(ex, 503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', 'UC');
+  }
+  const up = r.res;
+  const headers = forwardableHeaders(up.headers);
+  applyHeaderOps(headers, route.responseHeaders);
+  applyHeaderOps(headers, backend?.responseHeaders);
+  const status = up.statusCode ?? 502;
+  ex.record.responseCode = status;
+  const grpc = grpcStatusOf(up);
+  if (grpc !== undefined) ex.record.grpcStatus = grpc;
+  const res = ex.res;
+  (res as import('node:http').ServerResponse).writeHead(status, headers);
+  up.on('data', (chunk: Buffer) => {
+    ex.record.responseBytes += chunk.length;
+  });
+  up.on('end', () => {
+    const trailers = forwardableHeaders(up.trailers);
+    if (Object.keys(trailers).length === 0) return;
+    try {
+      (res as import('node:http').ServerResponse).addTrailers(trailers as Record<string, string>);
+    } catch {
+      // An HTTP/1.1 response with a content-length cannot carry trailers; Envoy drops them too.
+    }
+  });
+  up.on('error', () => res.destroy());
+  up.pipe(res as NodeJS.WritableStream);
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms));
+}

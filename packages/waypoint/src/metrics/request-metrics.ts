@@ -1,0 +1,103 @@
+// Istio's standard request metrics as the waypoint reports them (Envoy + Istio stats filter):
+// istio_requests_total, istio_request_duration_milliseconds, istio_request_bytes, istio_response_bytes with
+// reporter="waypoint" and connection_security_policy="mutual_tls"; missing values are "unknown".
+import { Counter, Histogram, type Registry } from '@mesh/core';
+
+export const REQUEST_LABELS = [
+  'reporter', 'source_workload', 'source_canonical_service', 'source_canonical_revision', 'source_workload_namespace',
+  'source_principal', 'source_app', 'source_version', 'source_cluster',
+  'destination_service', 'destination_service_namespace', 'destination_service_name',
+  'destination_workload', 'destination_canonical_service', 'destination_canonical_revision',
+  'destination_workload_namespace', 'destination_principal', 'destination_app', 'destination_version',
+  'destination_cluster', 'request_protocol', 'response_code', 'grpc_response_status', 'response_flags',
+  'connection_security_policy',
+] as const;
+
+export type RequestLabelName = (typeof REQUEST_LABELS)[number];
+export type RequestLabels = Record<RequestLabelName, string>;
+
+/** Istio's default duration buckets (ms). */
+export const DURATION_BUCKETS_MS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+/** Istio's default byte-size buckets. */
+export const SIZE_BUCKETS_BYTES = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+export const UNKNOWN = 'unknown';
+
+export interface PeerFacts {
+  workload?: string;
+  namespace?: string;
+  canonicalService?: string;
+  canonicalRevision?: string;
+  principal?: string;
+  cluster?: string;
+}
+
+export interface RequestRecord {
+  source: PeerFacts;
+  destination: PeerFacts & { service?: string; serviceName?: string; serviceNamespace?: string };
+  protocol: 'http' | 'grpc';
+  responseCode: number;
+  grpcStatus?: number;
+  /** Envoy response flags ("-" when none): UH no healthy upstream, UF connect failure, UT timeout, DC ... */
+  responseFlags: string;
+  durationMs: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+const u = (v: string | undefined): string => (v === undefined || v === '' ? UNKNOWN : v);
+
+export function requestLabels(r: RequestRecord): RequestLabels {
+  const s = r.source;
+  const d = r.destination;
+  return {
+    reporter: 'waypoint',
+    source_workload: u(s.workload),
+    source_canonical_service: u(s.canonicalService ?? s.workload),
+    source_canonical_revision: u(s.canonicalRevision || 'latest'),
+    source_workload_namespace: u(s.namespace),
+    source_principal: u(s.principal),
+    source_app: u(s.canonicalService),
+    source_version: u(s.canonicalRevision),
+    source_cluster: u(s.cluster),
+    destination_service: u(d.service),
+    destination_service_namespace: u(d.serviceNamespace),
+    destination_service_name: u(d.serviceName),
+    destination_workload: u(d.workload),
+    destination_canonical_service: u(d.canonicalService ?? d.workload),
+    destination_canonical_revision: u(d.canonicalRevision || (d.workload ? 'latest' : undefined)),
+    destination_workload_namespace: u(d.namespace),
+    destination_principal: u(d.principal),
+    destination_app: u(d.canonicalService),
+    destination_version: u(d.canonicalRevision),
+    destination_cluster: u(d.cluster),
+    request_protocol: r.protocol,
+    response_code: String(r.responseCode),
+    grpc_response_status: r.grpcStatus === undefined ? '' : String(r.grpcStatus),
+    response_flags: r.responseFlags || '-',
+    connection_security_policy: 'mutual_tls',
+  };
+}
+
+export class RequestMetrics {
+  readonly requests: Counter<RequestLabelName>;
+  readonly duration: Histogram<RequestLabelName>;
+  readonly requestBytes: Histogram<RequestLabelName>;
+  readonly responseBytes: Histogram<RequestLabelName>;
+
+  constructor(registry: Registry) {
+    const labelNames = [...REQUEST_LABELS];
+    this.requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by the waypoint', labelNames, registers: [registry] });
+    this.duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'Request duration', labelNames, buckets: DURATION_BUCKETS_MS, registers: [registry] });
+    this.requestBytes = new Histogram({ name: 'istio_request_bytes', help: 'Request body sizes', labelNames, buckets: SIZE_BUCKETS_BYTES, registers: [registry] });
+    this.responseBytes = new Histogram({ name: 'istio_response_bytes', help: 'Response body sizes', labelNames, buckets: SIZE_BUCKETS_BYTES, registers: [registry] });
+  }
+
+  record(r: RequestRecord): void {
+    const labels = requestLabels(r);
+    this.requests.inc(labels);
+    this.duration.observe(labels, r.durationMs);
+    this.requestBytes.observe(labels, r.requestBytes);
+    this.responseBytes.observe(labels, r.responseBytes);
+  }
+}
