@@ -3,7 +3,7 @@ export * from './route';
 export * from './policy';
 export * from './config';
 // The waypoint process: listener, L7 pipeline, upstream, metrics, ops, app wiring.
-export { WaypointApp, type WaypointAppOptions } from './app/waypoint-app';
+export { WaypointApp, waypointConfig, waypointFromConfig, createWaypointXds, type WaypointAppOptions } from './app/index';
 export { WaypointListener, sniff, classify, type SniffedProtocol } from './listener/index';
 export { createRequestHandler, type TunnelContext, type TunnelTarget, type RequestHandler } from './http/index';
 export { UpstreamState, HboneAgents, type Endpoint, type UpstreamService, type UpstreamWorkload } from './upstream/index';

@@ -48,12 +48,14 @@ export class WaypointApp {
   private xdsSynced = false;
   private address: AddressInfo | undefined;
   private stopping: Promise<void> | undefined;
+  private xds: DeltaXdsClient | undefined;
 
   constructor(private readonly opts: WaypointAppOptions) {
     this.logger = opts.logger ?? createLogger({ component: 'waypoint' });
     this.registry = createMetricsRegistry({ processMetrics: false });
     this.metrics = new RequestMetrics(this.registry);
     this.certs = new CertificateManager({ fetch: opts.fetchCertificate });
+    this.xds = opts.xds;
     const secureContext = (): Promise<SecureContext> => this.secureContext();
     this.agents = new HboneAgents({
       sourceIdentity: formatSpiffeId(opts.identity), secureContext,
@@ -70,6 +72,11 @@ export class WaypointApp {
       logger: this.logger.child({ component: 'listener' }),
       drain: this.drain,
     });
+  }
+
+  /** Attaches the xDS client (built with this app as its sink) before start(). */
+  useXds(xds: DeltaXdsClient): void {
+    this.xds = xds;
   }
 
   /** Installs a new compiled WaypointConfig (from xDS, or directly in tests). */
@@ -113,7 +120,7 @@ export class WaypointApp {
         notReady: () => this.notReady(),
       });
     }
-    const xds = this.opts.xds;
+    const xds = this.xds;
     if (xds) {
       xds.on('synced', () => {
         this.xdsSynced = true;
@@ -128,7 +135,7 @@ export class WaypointApp {
   notReady(): string[] {
     const missing: string[] = [];
     if (this.certs.peek(this.opts.identity) === undefined) missing.push('certificate');
-    if (this.opts.xds !== undefined ? !this.xdsSynced : this.state === undefined) missing.push('config');
+    if (this.xds !== undefined ? !this.xdsSynced : this.state === undefined) missing.push('config');
     if (this.drain.draining) missing.push('draining');
     return missing;
   }
@@ -142,7 +149,7 @@ export class WaypointApp {
       if (result.forced) this.logger.warn({ remaining: result.remaining }, 'drain deadline passed; closing remaining tunnels');
       await closing;
       await this.agents.close();
-      this.opts.xds?.close();
+      this.xds?.close();
       this.certs.close();
       await this.ops?.close();
     })();
