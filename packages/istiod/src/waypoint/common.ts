@@ -8,12 +8,16 @@ import type { RouteInit } from './types';
  * (pilot/pkg/networking/core/route/retry: 2 attempts on connect-failure, refused-stream,
  * unavailable, cancelled and retriable 503).
  */
-export const ISTIO_DEFAULT_RETRY: NonNullable<RouteInit['retries']> = {
-  attempts: 2,
-  perTryTimeoutMs: 0,
-  retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
-  retriableStatusCodes: [503],
-};
+export function istioDefaultRetry(): NonNullable<RouteInit['retries']> {
+  return {
+    attempts: 2,
+    perTryTimeoutMs: 0,
+    retryOn: [...ISTIO_DEFAULT_RETRY_ON],
+    retriableStatusCodes: [503],
+  };
+}
+
+export const ISTIO_DEFAULT_RETRY_ON: readonly string[] = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'];
 
 export function durationMs(v: string | undefined, onError: (m: string) => void, field: string): number {
   if (v === undefined) return 0;

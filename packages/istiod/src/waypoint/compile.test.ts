@@ -104,6 +104,8 @@ describe('compileWaypointConfig: VirtualService + DestinationRule + policies (bo
       outputPayloadToHeader: 'x-jwt-payload',
       source: { kind: 'RequestAuthentication', name: 'jwt', index: 0 },
     });
+    // Istio's default token locations are written out when a rule names none.
+    expect(rev.jwtRules[1]).toMatchObject({ issuer: 'https://other.example', jwks: '{"keys":[]}', fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }], fromParams: ['access_token'] });
   });
 
   it('is deterministic and survives a binary round trip', () => {

@@ -4,7 +4,7 @@ import { indexDestinationRules, type DestinationRuleIndex } from './destination-
 import { attachedPorts, compileGrpcRouteRules, compileHttpRouteRules, sortGatewayRoutes } from './gateway-route';
 import { hostMatches, resolveHost } from './hosts';
 import { compileAuthorizationPolicy, compileJwtRules, placePolicy } from './policies';
-import { ISTIO_DEFAULT_RETRY } from './common';
+import { istioDefaultRetry } from './common';
 import type { AuthzPolicyInit, BoundService, CompileWaypointInput, CompileWaypointResult, JwtRuleInit, RouteInit } from './types';
 import { compileVirtualServiceRoutes, vsAppliesToMesh } from './virtual-service';
 
@@ -16,7 +16,7 @@ function defaultRoute(svc: BoundService): RouteInit {
     name: 'default',
     source: { kind: 'default', namespace: svc.namespace, name: svc.name },
     backends: [{ hostname: svc.hostname, port: 0, weight: 100 }],
-    retries: ISTIO_DEFAULT_RETRY,
+    retries: istioDefaultRetry(),
   };
 }
 

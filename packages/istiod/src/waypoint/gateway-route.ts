@@ -13,7 +13,7 @@ import {
   type ParentReference,
 } from '@mesh/api';
 import { byAge, nsOf, type CompileContext } from './context';
-import { durationMs, ISTIO_DEFAULT_RETRY, serviceFqdn } from './common';
+import { durationMs, ISTIO_DEFAULT_RETRY_ON, istioDefaultRetry, serviceFqdn } from './common';
 import type { BoundService, RouteInit, RouteMatchInit } from './types';
 
 type AnyRoute = HTTPRoute | GRPCRoute;
@@ -178,7 +178,7 @@ function compileRule(route: AnyRoute, rule: RuleLike, ruleIndex: number, ports: 
     source: { kind: route.kind, namespace: ns, name: route.metadata.name, index: ruleIndex },
     backends: backends(rule.backendRefs, route, ctx),
     timeoutMs: durationMs(rule.timeouts?.request, warn, 'timeouts.request'),
-    retries: ISTIO_DEFAULT_RETRY,
+    retries: istioDefaultRetry(),
   };
   for (const f of rule.filters) applyFilter(f as HTTPRouteFilter, base, route, ctx);
   const perTry = durationMs(rule.timeouts?.backendRequest, warn, 'timeouts.backendRequest');
@@ -186,10 +186,10 @@ function compileRule(route: AnyRoute, rule: RuleLike, ruleIndex: number, ports: 
     if (rule.retry?.backoff !== undefined) ctx.warn(route, 'UNSUPPORTED_FIELD', `rules[${ruleIndex}]: retry.backoff is not supported; ignored`);
     const codes = rule.retry?.codes ?? [];
     base.retries = {
-      attempts: rule.retry?.attempts ?? ISTIO_DEFAULT_RETRY.attempts ?? 2,
+      attempts: rule.retry?.attempts ?? 2,
       perTryTimeoutMs: perTry,
-      retryOn: codes.length > 0 ? ['retriable-status-codes'] : ISTIO_DEFAULT_RETRY.retryOn,
-      retriableStatusCodes: codes.length > 0 ? codes : ISTIO_DEFAULT_RETRY.retriableStatusCodes,
+      retryOn: codes.length > 0 ? ['retriable-status-codes'] : [...ISTIO_DEFAULT_RETRY_ON],
+      retriableStatusCodes: codes.length > 0 ? codes : [503],
     };
   }
   // Gateway API: a rule with no usable backend (and no redirect) answers 500.

@@ -84,13 +84,16 @@ export function compileJwtRules(ra: RequestAuthentication, ctx: CompileContext):
   return (ra.spec.jwtRules ?? []).map((r, i) => {
     const timeout = durationMs(r.timeout, (m) => ctx.warn(ra, 'INVALID_VALUE', `jwtRules[${i}].${m}`), 'timeout');
     if (r.issuer === undefined || r.issuer === '') ctx.warn(ra, 'INVALID_VALUE', `jwtRules[${i}] has no issuer`);
+    // Istio's token locations when none are given: "Authorization: Bearer <token>" and the
+    // access_token query parameter. Written out so the compiled rule shows where tokens come from.
+    const noLocation = (r.fromHeaders ?? []).length === 0 && (r.fromParams ?? []).length === 0 && (r.fromCookies ?? []).length === 0;
     return {
       issuer: r.issuer ?? '',
       audiences: r.audiences ?? [],
       jwksUri: r.jwksUri ?? '',
       jwks: r.jwks ?? '',
-      fromHeaders: (r.fromHeaders ?? []).map((h) => ({ name: h.name.toLowerCase(), prefix: h.prefix ?? '' })),
-      fromParams: r.fromParams ?? [],
+      fromHeaders: noLocation ? [{ name: 'authorization', prefix: 'Bearer ' }] : (r.fromHeaders ?? []).map((h) => ({ name: h.name.toLowerCase(), prefix: h.prefix ?? '' })),
+      fromParams: noLocation ? ['access_token'] : r.fromParams ?? [],
       fromCookies: r.fromCookies ?? [],
       forwardOriginalToken: r.forwardOriginalToken ?? false,
       outputPayloadToHeader: r.outputPayloadToHeader ?? '',

@@ -1,6 +1,6 @@
 import { create, waypoint, type Destination, type HTTPMatchRequest, type IstioHTTPRoute, type StringMatch, type VirtualService } from '@mesh/api';
 import { nsOf, type CompileContext } from './context';
-import { durationMs, headerOps, ISTIO_DEFAULT_RETRY, withSubset } from './common';
+import { durationMs, headerOps, ISTIO_DEFAULT_RETRY_ON, istioDefaultRetry, withSubset } from './common';
 import type { DestinationRuleIndex } from './destination-rule';
 import { resolveHost } from './hosts';
 import type { RouteInit, RouteMatchInit } from './types';
@@ -62,7 +62,7 @@ function backends(r: IstioHTTPRoute, ns: string, ctx: CompileContext, drs: Desti
 }
 
 function retries(r: IstioHTTPRoute, warn: (m: string) => void): RouteInit['retries'] {
-  if (r.retries === undefined) return ISTIO_DEFAULT_RETRY;
+  if (r.retries === undefined) return istioDefaultRetry();
   const on = (r.retries.retryOn ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const codes = on.filter((s) => /^\d{3}$/.test(s)).map(Number);
   const conds = on.filter((s) => !/^\d{3}$/.test(s));
@@ -71,7 +71,7 @@ function retries(r: IstioHTTPRoute, warn: (m: string) => void): RouteInit['retri
     attempts: r.retries.attempts ?? 0,
     perTryTimeoutMs: durationMs(r.retries.perTryTimeout, warn, 'retries.perTryTimeout'),
     // Istio's default retryOn when attempts are set without conditions.
-    retryOn: conds.length > 0 ? conds : ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'],
+    retryOn: conds.length > 0 ? conds : [...ISTIO_DEFAULT_RETRY_ON],
     retriableStatusCodes: codes.length > 0 ? codes : conds.length > 0 ? [] : [503],
   };
 }

@@ -85,6 +85,12 @@ describe('selectRoute header, query, method, authority and port matches', () => 
     expect(hit(s, { headers: { ...ok, 'x-absent': 'v' } })).toBeUndefined();
   });
 
+  it('present: false requires the header to be absent', () => {
+    const s = svc([{ headers: [{ name: 'x-gone', kind: { case: 'present', value: false } }] }]);
+    expect(hit(s, { headers: {} })).toBe('r0');
+    expect(hit(s, { headers: { 'x-gone': '1' } })).toBeUndefined();
+  });
+
   it('withoutHeaders (inverted exact) matches absent or different values', () => {
     const s = svc([{ headers: [{ name: 'end-user', kind: { case: 'exact', value: 'jason' }, invert: true } ] }]);
     expect(hit(s, { headers: {} })).toBe('r0');

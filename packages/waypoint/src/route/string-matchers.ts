@@ -64,8 +64,16 @@ export function compileHeaderMatch(m: HeaderMatch, where: string, problems: Matc
     case 'regex':
       test = regexPredicate(m.kind.value, false, where, problems);
       break;
+    case 'present':
+      if (!m.kind.value) {
+        // present: false = the header must be absent (Envoy present_match false).
+        const inv = m.invert;
+        return (v) => (v === undefined) !== inv;
+      }
+      test = () => true;
+      break;
     default:
-      // `present` (or no kind): any value, including the empty string.
+      // No kind: any value, including the empty string.
       test = () => true;
   }
   const invert = m.invert;
