@@ -55,3 +55,40 @@ export function withSubset(b: waypoint.WeightedBackend, drs: DestinationRuleInde
   b.subsetLabels = labels;
   return b;
 }
+
+type KindLike = { readonly case?: string; readonly value?: unknown } | undefined;
+
+function regexOf(kind: KindLike): string | undefined {
+  return kind?.case === 'regex' && typeof kind.value === 'string' ? kind.value : undefined;
+}
+
+/**
+ * Regexes travel as strings and are compiled by the waypoint (anchored JS RegExp, close to RE2);
+ * one that cannot compile would never match there, so it is reported here, at config time.
+ */
+export function checkRouteRegexes(route: RouteInit, report: (message: string) => void): void {
+  const patterns: string[] = [];
+  for (const m of (route.matches ?? []) as RouteMatchLike[]) {
+    for (const k of [m.path?.kind, m.method?.kind, m.authority?.kind, ...(m.headers ?? []).map((h) => h.kind), ...(m.queryParams ?? []).map((q) => q.kind)]) {
+      const p = regexOf(k);
+      if (p !== undefined) patterns.push(p);
+    }
+  }
+  const rw = route.rewrite?.regexMatch;
+  if (rw !== undefined && rw !== '') patterns.push(rw);
+  for (const p of patterns) {
+    try {
+      new RegExp(p);
+    } catch (e) {
+      report(`route ${route.name ?? ''}: regex ${JSON.stringify(p)} is not supported (${e instanceof Error ? e.message : String(e)}); it will never match`);
+    }
+  }
+}
+
+interface RouteMatchLike {
+  readonly path?: { readonly kind?: KindLike };
+  readonly method?: { readonly kind?: KindLike };
+  readonly authority?: { readonly kind?: KindLike };
+  readonly headers?: readonly { readonly kind?: KindLike }[];
+  readonly queryParams?: readonly { readonly kind?: KindLike }[];
+}

@@ -152,3 +152,13 @@ spec:
     expect(warnings).toEqual([]);
   });
 });
+
+describe('compileWaypointConfig: regex validation', () => {
+  it('reports regexes the waypoint cannot compile', () => {
+    const input = loadFixture('bookinfo.yaml', [reviews]);
+    const vs = structuredClone(input.virtualServices![0]!);
+    vs.spec.http = [{ match: [{ uri: { regex: '/(unclosed' } }], route: [{ destination: { host: 'reviews' } }] }];
+    const { warnings } = compileWaypointConfig({ ...input, virtualServices: [vs] });
+    expect(warnings).toContainEqual(expect.objectContaining({ code: 'INVALID_VALUE', resource: 'VirtualService bookinfo/reviews', message: expect.stringContaining('/(unclosed') }));
+  });
+});

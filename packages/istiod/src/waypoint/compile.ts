@@ -4,7 +4,7 @@ import { indexDestinationRules, type DestinationRuleIndex } from './destination-
 import { attachedPorts, compileGrpcRouteRules, compileHttpRouteRules, sortGatewayRoutes } from './gateway-route';
 import { hostMatches, resolveHost } from './hosts';
 import { compileAuthorizationPolicy, compileJwtRules, placePolicy } from './policies';
-import { istioDefaultRetry } from './common';
+import { checkRouteRegexes, istioDefaultRetry } from './common';
 import type { AuthzPolicyInit, BoundService, CompileWaypointInput, CompileWaypointResult, JwtRuleInit, RouteInit } from './types';
 import { compileVirtualServiceRoutes, vsAppliesToMesh } from './virtual-service';
 
@@ -51,6 +51,15 @@ function virtualServiceRoutesFor(svc: BoundService, input: CompileWaypointInput,
  * same host is then ignored and reported as shadowed.
  */
 function routesFor(svc: BoundService, input: CompileWaypointInput, ctx: CompileContext, drs: DestinationRuleIndex): RouteInit[] {
+  const routes = selectRoutes(svc, input, ctx, drs);
+  for (const r of routes) {
+    const src = r.source as { kind?: string; namespace?: string; name?: string } | undefined;
+    checkRouteRegexes(r, (message) => ctx.warnings.push({ code: 'INVALID_VALUE', resource: `${src?.kind ?? 'route'} ${src?.namespace ?? ''}/${src?.name ?? ''}`, message }));
+  }
+  return routes;
+}
+
+function selectRoutes(svc: BoundService, input: CompileWaypointInput, ctx: CompileContext, drs: DestinationRuleIndex): RouteInit[] {
   const gw = gatewayRoutesFor(svc, input, ctx);
   const vs = virtualServiceRoutesFor(svc, input, ctx, drs);
   if (gw !== undefined) {
