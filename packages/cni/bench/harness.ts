@@ -37,6 +37,12 @@ export interface BenchResult extends Stats {
   readonly breakdown: {
     /** Agent /cmdadd handling: pod lookup, netns open, iptables + routes, ZDS Add and ack, annotation. */
     readonly agent: Stats;
+    /** Agent received /cmdadd -> ZDS Add reached ztunnel: pod lookup, netns open, iptables + routes. */
+    readonly agentToZtunnelAdd: Stats;
+    /** ZDS Add reached ztunnel -> agent answered: the ack and the pod annotation (a file rewrite + rescan here). */
+    readonly ztunnelAddToAgentDone: Stats;
+    /** Plugin spawned -> its /cmdadd reached the agent: sh launcher, Node startup, module load, connect. */
+    readonly spawnToAgentRequest: Stats;
     /** Everything else per ADD: sh launcher, Node startup, plugin module load, HTTP over the unix socket. */
     readonly pluginSide: Stats;
     /** From spawning the plugin to the ZDS Add reaching ztunnel (redirection is in place by then). */
@@ -92,13 +98,13 @@ export async function runAddLatencyBench(o: BenchOptions): Promise<BenchResult> 
     if (r.kind === 'add') addSeenAt.set(r.uid, performance.now());
     return '';
   };
-  const agentMs = new Map<string, number>();
+  const agentSpan = new Map<string, { start: number; end: number }>();
   const controller = agent.controller;
   const handle = controller.handleCniAdd.bind(controller);
   controller.handleCniAdd = async (ev) => {
-    const t = performance.now();
+    const start = performance.now();
     const r = await handle(ev);
-    agentMs.set(ev.PodName, performance.now() - t);
+    agentSpan.set(ev.PodName, { start, end: performance.now() });
     return r;
   };
 
@@ -107,37 +113,60 @@ export async function runAddLatencyBench(o: BenchOptions): Promise<BenchResult> 
   const versionSpawn = await timeSpawns(launcher, [], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
   o.progress(`node startup p50 ${stats(nodeStartup).p50Ms} ms, plugin VERSION spawn p50 ${stats(versionSpawn).p50Ms} ms; running ${o.pods} ADDs`);
 
-  const totals = new Map<string, number>();
-  const toZtunnel: number[] = [];
+  const spans = new Map<string, { t0: number; end: number; zt: number }>();
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < o.pods; i = next++) {
       const t0 = performance.now();
       await pluginAdd(launcher, env, i);
-      totals.set(podName(i), performance.now() - t0);
-      const seen = addSeenAt.get(uidOf(i));
-      if (seen === undefined) throw new Error(`pod ${podName(i)}: the plugin succeeded but ztunnel never got a ZDS Add`);
-      toZtunnel.push(seen - t0);
+      const end = performance.now();
+      const zt = addSeenAt.get(uidOf(i));
+      if (zt === undefined) throw new Error(`pod ${podName(i)}: the plugin succeeded but ztunnel never got a ZDS Add`);
+      spans.set(podName(i), { t0, end, zt });
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
   const verifiedPods = verify(env, agent);
-  const pluginSide = [...totals].map(([name, t]) => t - (agentMs.get(name) ?? 0));
-  const total = stats([...totals.values()]);
+  const phases = breakdownOf(spans, agentSpan);
+  const total = stats(phases.total);
   return {
-    n: totals.size,
+    n: spans.size,
     concurrency: o.concurrency,
     ...total,
     breakdown: {
-      agent: stats([...agentMs.values()]),
-      pluginSide: stats(pluginSide),
-      spawnToZtunnelAdd: stats(toZtunnel),
+      agent: stats(phases.agent),
+      agentToZtunnelAdd: stats(phases.agentToZtunnelAdd),
+      ztunnelAddToAgentDone: stats(phases.ztunnelAddToAgentDone),
+      pluginSide: stats(phases.pluginSide),
+      spawnToAgentRequest: stats(phases.spawnToAgentRequest),
+      spawnToZtunnelAdd: stats(phases.spawnToZtunnelAdd),
       pluginVersionSpawn: stats(versionSpawn),
       nodeStartup: stats(nodeStartup),
     },
     goal: { p99Ms: P99_GOAL_MS, met: total.p99Ms < P99_GOAL_MS },
     verifiedPods,
   };
+}
+
+type Span = { t0: number; end: number; zt: number };
+
+const PHASES = ['total', 'agent', 'agentToZtunnelAdd', 'ztunnelAddToAgentDone', 'pluginSide', 'spawnToAgentRequest', 'spawnToZtunnelAdd'] as const;
+type Phase = (typeof PHASES)[number];
+
+function breakdownOf(spans: Map<string, Span>, agent: Map<string, { start: number; end: number }>): Record<Phase, number[]> {
+  const out = Object.fromEntries(PHASES.map((p) => [p, [] as number[]])) as Record<Phase, number[]>;
+  for (const [name, s] of spans) {
+    const a = agent.get(name);
+    if (!a) throw new Error(`pod ${name}: the plugin succeeded but the agent never handled its ADD`);
+    out.total.push(s.end - s.t0);
+    out.agent.push(a.end - a.start);
+    out.agentToZtunnelAdd.push(s.zt - a.start);
+    out.ztunnelAddToAgentDone.push(a.end - s.zt);
+    out.pluginSide.push(s.end - s.t0 - (a.end - a.start));
+    out.spawnToAgentRequest.push(a.start - s.t0);
+    out.spawnToZtunnelAdd.push(s.zt - s.t0);
+  }
+  return out;
 }
 
 const podName = (i: number): string => `pod-${i}`;
