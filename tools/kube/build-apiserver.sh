@@ -10,6 +10,7 @@ BIN="$CACHE_DIR/kube-apiserver"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # The source package version this script is known to build; a different one fails early with a clear message.
 EXPECTED_UPSTREAM="1.20"
+KUBE_VERSION="1.20.2"
 
 log() { printf '[build-apiserver] %s\n' "$*" >&2; }
 
@@ -98,7 +99,13 @@ fi
 
 # --- 4. build only cmd/kube-apiserver ------------------------------------------------------------------------
 log "go build ./cmd/kube-apiserver"
-go build -trimpath -ldflags '-s -w -X k8s.io/component-base/version.gitVersion=v1.20.2 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=20' \
+# Version stamps as upstream's hack/lib/version.sh sets them (--version reads component-base, /version reads
+# client-go); in GOPATH mode both packages live under k8s.io/kubernetes/vendor/.
+ldflags="-s -w"
+for pkg in k8s.io/kubernetes/vendor/k8s.io/component-base/version k8s.io/kubernetes/vendor/k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=v$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=20 -X $pkg.gitTreeState=clean"
+done
+go build -trimpath -ldflags "$ldflags" \
   -o "$BIN.tmp" ./cmd/kube-apiserver
 mv "$BIN.tmp" "$BIN"
 log "built $BIN in $(( $(date +%s) - start_s ))s"

@@ -145,10 +145,12 @@ export function gatewayCrds(): ManifestObject[] {
 
 function minimalCrd(group: string, kind: string, plural: string, versions: string[], namespaced: boolean): ManifestObject {
   const schema = { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } };
+  // Groups under *.k8s.io are protected: the API server wants the approval annotation upstream CRDs carry.
+  const annotations = group.endsWith('.k8s.io') ? { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/891' } : {};
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
+    metadata: { name: `${plural}.${group}`, annotations },
     spec: {
       group,
       names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
