@@ -71,8 +71,8 @@ if [ ! -f "$TREE/.mesh-prepared" ]; then
   log "unpacking $(basename "$orig")"
   mkdir -p "$TREE"
   tar -xf "$orig" -C "$TREE" --strip-components=1
-  grep -q "gitMajor\|v$EXPECTED_UPSTREAM" "$TREE/CHANGELOG/CHANGELOG-$EXPECTED_UPSTREAM.md" 2>/dev/null \
-    || { log "error: unpacked tree is not Kubernetes $EXPECTED_UPSTREAM"; exit 1; }
+  [ -f "$TREE/CHANGELOG/CHANGELOG-$EXPECTED_UPSTREAM.md" ] && [ ! -f "$TREE/CHANGELOG/CHANGELOG-1.21.md" ] \
+    || { log "error: $(basename "$orig") is not Kubernetes $EXPECTED_UPSTREAM; this script knows how to build only that"; exit 1; }
   "$HERE/patch-reflect2.sh" "$TREE/vendor/github.com/modern-go/reflect2"
   touch "$TREE/.mesh-prepared"
 fi
@@ -92,9 +92,11 @@ if [ ! -f "$OPENAPI" ]; then
          | sed -e 's#^vendor/##' -e 's#^staging/src/##' -e 's#^pkg/#k8s.io/kubernetes/pkg/#' \
          | sort -u | paste -sd, -)
   log "generating $OPENAPI"
+  # Generated under a temporary name and renamed, so an interrupted run never leaves a half file behind.
   "$WORK/openapi-gen" --input-dirs "$pkgs" --output-package k8s.io/kubernetes/pkg/generated/openapi \
-    -O zz_generated.openapi --go-header-file hack/boilerplate/boilerplate.generatego.txt \
+    -O zz_generated.openapi.tmp --go-header-file hack/boilerplate/boilerplate.generatego.txt \
     --output-base "$GOPATH_DIR/src" --report-filename /dev/null >&2
+  mv "${OPENAPI%.go}.tmp.go" "$OPENAPI"
 fi
 
 # --- 4. build only cmd/kube-apiserver ------------------------------------------------------------------------
