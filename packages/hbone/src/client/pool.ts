@@ -13,6 +13,7 @@ import { HboneConnectRefusedError, HboneError } from '../errors';
 import { newTraceparent } from '../headers/traceparent';
 import { PooledConnection } from './connection';
 import { defaultDial, type HboneTlsOptions } from './establish';
+import { guardTunnelWrites } from '../write-guard';
 
 /** ztunnel's WorkloadKey: connections are shared only between requests with equal keys. */
 export interface WorkloadKey {
@@ -236,7 +237,7 @@ function awaitResponse(
       // the caller's own 'error' listeners still receive it.
       stream.on('error', (err) => onError?.(err));
       tunnelInfo.set(stream, { responseHeaders: headers, connectionId });
-      resolve(stream);
+      resolve(guardTunnelWrites(stream));
     });
   });
 }

@@ -5,6 +5,7 @@ import type { HboneAuthority } from '../authority';
 import { parseBaggage, type BaggageInfo } from '../headers/baggage';
 import { parseForwarded, type ForwardedInfo } from '../headers/forwarded';
 import { parseTraceparent, type TraceParent } from '../headers/traceparent';
+import { guardTunnelWrites } from '../write-guard';
 
 export interface SocketAddress {
   address: string;
@@ -56,7 +57,7 @@ export class HboneTunnelRequest {
   private answered = false;
 
   constructor(stream: ServerHttp2Stream, raw: IncomingHttpHeaders, conn: HboneConnectionInfo, authority: string, target: HboneAuthority) {
-    this.stream = stream;
+    this.stream = guardTunnelWrites(stream);
     this.authority = authority;
     this.target = target;
     this.peer = conn.peer;
