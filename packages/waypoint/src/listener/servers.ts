@@ -21,16 +21,6 @@ export interface TunnelServers {
   close(): void;
 }
 
-/**
- * node:http corks the response head (a latin1 string) with a small body; Http2Stream's writev then hands
- * nghttp2 a string-backed chunk whose memory is reused before it is sent (garbled status line, seen on
- * Node 20). Writing chunk by chunk as Buffers avoids that path.
- */
-function avoidStringWritev(tunnel: Duplex): void {
-  const s = tunnel as unknown as { _writev: unknown };
-  s._writev = null;
-}
-
 export function createTunnelServers(handler: RequestHandler): TunnelServers {
   const contexts = new WeakMap<object, TunnelContext>();
   const h1 = http.createServer({
@@ -59,7 +49,6 @@ export function createTunnelServers(handler: RequestHandler): TunnelServers {
   return {
     serveHttp1(tunnel, ctx) {
       contexts.set(tunnel, ctx);
-      avoidStringWritev(tunnel);
       h1.emit('connection', tunnel);
       tunnel.resume();
     },

@@ -39,9 +39,6 @@ function socketShim(tunnel: Duplex): Duplex {
   s.setNoDelay ??= (): SocketLike => s;
   s.ref ??= (): SocketLike => s;
   s.unref ??= (): SocketLike => s;
-  // node:http corks a latin1 request head with the body; Http2Stream's writev garbles such string chunks on
-  // Node 20 (see listener/servers.ts), so write chunk by chunk.
-  (s as unknown as { _writev: unknown })._writev = null;
   return s;
 }
 
