@@ -28,7 +28,7 @@ interface Status {
   nodes: Array<{ name: string }>;
   pods: Array<{ namespace: string; name: string; ip: string; node: string; running: boolean; redirection: string }>;
   services: Array<{ name: string; vip: string; endpoints: string[] }>;
-  components: Array<{ name: string; alive: boolean; ready: boolean }>;
+  components: Array<{ name: string; node: string; pid: number; alive: boolean; ready: boolean }>;
   skipped: Array<{ name: string; reason: string }>;
 }
 
@@ -120,6 +120,27 @@ describe.skipIf(!isRoot)('meshctl local (bundled CLI, real netns cluster)', () =
     const body = ok('local', 'exec', '-n', 'e2e', 'client', '--', 'curl', '-sS', '-m', '5', 'http://echo/');
     expect((JSON.parse(body) as { status: number }).status).toBe(200);
   }, 60_000);
+
+  it('fails closed: with the CNI agent of a node down, a pod there does not start (no silent mesh bypass)', async () => {
+    const before = JSON.parse(ok('local', 'status', '-o', 'json')) as Status;
+    const agent = before.components.find((c) => c.name === 'cni-agent');
+    if (!agent) return; // no CNI bundle: reported by status
+    process.kill(agent.pid, 'SIGKILL');
+    for (let i = 0; i < 40 && (JSON.parse(ok('local', 'status', '-o', 'json')) as Status).components.some((c) => c.pid === agent.pid && c.alive); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const pod = `apiVersion: v1\nkind: Pod\nmetadata: {name: nomesh, namespace: e2e}\nspec: {nodeName: ${agent.node}, containers: [{name: c, image: mesh/echo}]}\n`;
+    fs.writeFileSync(path.join(dir, 'nomesh.yaml'), pod);
+    try {
+      const r = meshctl('local', 'apply', '-f', path.join(dir, 'nomesh.yaml'));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/CNI ADD for pod e2e\/nomesh failed/);
+      const s = JSON.parse(ok('local', 'status', '-o', 'json')) as Status;
+      expect(s.pods.filter((p) => p.name === 'nomesh')).toEqual([]);
+    } finally {
+      fs.rmSync(path.join(dir, 'nomesh.yaml'));
+    }
+  }, 90_000);
 
   it('rejects an invalid manifest naming file, resource and field', () => {
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: e2e}\nspec: {ports: [{port: 0}]}\n');

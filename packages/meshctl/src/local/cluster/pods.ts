@@ -26,9 +26,26 @@ function podKeyOf(ns: string, name: string) {
   return { apiVersion: 'v1', kind: 'Pod', namespace: ns, name };
 }
 
-/** True when the CNI agent of this node was started: then, as with a real kubelet, ADD is part of pod start. */
-function cniActive(ctx: PodContext, node: string): boolean {
-  return ctx.state.components.some((c) => c.name === 'cni-agent' && c.node === node && alive(c)) && exists(ctx.bundles.cniPlugin);
+/**
+ * True when this node has the CNI component: its agent was started on the node (alive or not) or its bundle
+ * exists. Then, as with a real kubelet whose conflist chains istio-cni, ADD is part of every pod start and is
+ * never skipped because the agent is down: istio-cni fails closed (the plugin errors when it cannot reach the
+ * agent and kubelet retries the sandbox), so no pod of an ambient namespace ever runs outside the mesh.
+ */
+function cniConfigured(ctx: PodContext, node: string): boolean {
+  return ctx.state.components.some((c) => c.name === 'cni-agent' && c.node === node) || exists(ctx.bundles.cniAgent);
+}
+
+/** The plugin to run for ADD/DEL on this node, or undefined when the node has no CNI component. */
+function cniPlugin(ctx: PodContext, node: string): string | undefined {
+  if (!cniConfigured(ctx, node)) return undefined;
+  if (!exists(ctx.bundles.cniPlugin)) {
+    throw new ClusterError(
+      'CLUSTER_CNI_ADD_FAILED',
+      `node ${node} runs the CNI agent but the istio-cni plugin bundle ${ctx.bundles.cniPlugin} is missing; build it with node tools/bundle.mjs cni`,
+    );
+  }
+  return ctx.bundles.cniPlugin;
 }
 
 function nodeRunner(ctx: PodContext, node: string): NodeRunner {
@@ -74,9 +91,8 @@ async function startPod(ctx: PodContext, pod: Pod): Promise<void> {
   const obj = runningPod(pod, { node, ip: ps.ip, netns: ps.netns });
   ctx.config.write(obj as unknown as KubeObjectLike);
   try {
-    if (cniActive(ctx, node.name)) {
-      await cniAdd(nodeRunner(ctx, node.name), ctx.bundles.cniPlugin, cniPod(ctx, ps, obj.metadata.uid!), nodePaths(ctx.stateDir, node.name).cniRunDir);
-    }
+    const plugin = cniPlugin(ctx, node.name);
+    if (plugin) await cniAdd(nodeRunner(ctx, node.name), plugin, cniPod(ctx, ps, obj.metadata.uid!), nodePaths(ctx.stateDir, node.name).cniRunDir);
   } catch (e) {
     ctx.config.delete(podKeyOf(ns, name));
     await ctx.net.removePod({ namespace: ns, name });
@@ -98,7 +114,9 @@ export async function deletePod(ctx: PodContext, ns: string, name: string): Prom
   const obj = ctx.config.read<Pod & KubeObjectLike>(podKeyOf(ns, name));
   const ps = ctx.net.state.pods.find((p) => p.namespace === ns && p.name === name);
   if (!obj && !ps) return 'not found';
-  if (ps && obj?.metadata.uid && cniActive(ctx, ps.node)) {
+  // DEL is best effort (cniDel ignores the plugin's exit): a dead agent must not block teardown, and the
+  // agent also sees the pod leave through its pod source.
+  if (ps && obj?.metadata.uid && cniConfigured(ctx, ps.node) && exists(ctx.bundles.cniPlugin)) {
     await cniDel(nodeRunner(ctx, ps.node), ctx.bundles.cniPlugin, cniPod(ctx, ps, obj.metadata.uid), nodePaths(ctx.stateDir, ps.node).cniRunDir);
   }
   // The object goes first so the CNI agent and istiod see the pod leave before its netns disappears.
