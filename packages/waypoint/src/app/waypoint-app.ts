@@ -11,6 +11,7 @@ import type { DeltaXdsClient } from '@mesh/xds-client';
 import { startOpsServers, type Endpoint, type OpsServers } from '../admin/index';
 import { compileWaypointState, type WaypointState } from '../config/index';
 import { createRequestHandler, type TunnelTarget } from '../http/index';
+import { KeySets, type KeySetOptions } from '../jwt/index';
 import { WaypointListener } from '../listener/index';
 import { RequestMetrics } from '../metrics/index';
 import { compilePolicies, type CompiledPolicies } from '../policy/index';
@@ -30,6 +31,8 @@ export interface WaypointAppOptions {
   logger?: Logger;
   xds?: DeltaXdsClient;
   rand?: () => number;
+  /** RequestAuthentication JWKS fetching (injectable fetch, refresh interval, timeout). */
+  jwks?: KeySetOptions;
 }
 
 export class WaypointApp {
@@ -67,7 +70,7 @@ export class WaypointApp {
       trustDomain: opts.identity.trustDomain,
       resolveTarget: (host, port, authority) => this.resolveTarget(host, port, authority),
       isOpaqueTcp: (t) => t.kind === 'service' && t.entry.routes.service.ports.find((p) => p.port === t.port)?.protocol === 'TCP',
-      handler: createRequestHandler({ ...deps, metrics: this.metrics, ...(opts.rand ? { rand: opts.rand } : {}) }),
+      handler: createRequestHandler({ ...deps, metrics: this.metrics, jwtKeys: new KeySets(opts.jwks), ...(opts.rand ? { rand: opts.rand } : {}) }),
       tcp: (tunnel, ctx) => proxyTcp(deps, tunnel, ctx),
       logger: this.logger.child({ component: 'listener' }),
       drain: this.drain,
@@ -106,7 +109,7 @@ export class WaypointApp {
     }
     const workload = this.upstream.workloadByIp(host);
     if (workload !== undefined && this.state !== undefined) {
-      return { kind: 'workload', workload, policies: this.waypointPolicies, ip: host, port, authority };
+      return { kind: 'workload', workload, policies: this.waypointPolicies, jwtRules: this.state.config.jwtRules, ip: host, port, authority };
     }
     return undefined;
   }

@@ -1,11 +1,13 @@
 import { compilePolicies, type CompiledPolicies } from '../policy/compile';
 import { compileService, type CompiledService } from '../route/compile';
-import type { ServiceRoutes, TrafficPolicy, WaypointConfig } from './types';
+import type { JwtRule, ServiceRoutes, TrafficPolicy, WaypointConfig } from './types';
 
 export interface ServiceEntryState {
   readonly routes: CompiledService;
   /** Waypoint-wide policies followed by the service's own (both apply, as Istio). */
   readonly policies: CompiledPolicies;
+  /** Waypoint-wide RequestAuthentication rules followed by the service's own (both apply, as Istio). */
+  readonly jwtRules: readonly JwtRule[];
 }
 
 /** A WaypointConfig turned into lookup tables with every engine precompiled, once per update. */
@@ -29,7 +31,7 @@ function entryFor(svc: ServiceRoutes, config: WaypointConfig, problems: string[]
   const routes = compileService(svc);
   const policies = compilePolicies([...config.policies, ...svc.policies]);
   problems.push(...routes.problems, ...policies.problems.map((p) => `${svc.hostname}: ${p}`));
-  return { routes, policies };
+  return { routes, policies, jwtRules: [...config.jwtRules, ...svc.jwtRules] };
 }
 
 function specificity(p: TrafficPolicy): number {

@@ -1,5 +1,6 @@
 // What the listener learned about one HBONE tunnel, shared by every request carried in it.
 import type { ServiceEntryState } from '../config/index';
+import type { JwtRule } from '../config/types';
 import type { CompiledPolicies } from '../policy/index';
 import type { UpstreamService, UpstreamWorkload } from '../upstream/index';
 
@@ -20,6 +21,8 @@ export type TunnelTarget =
       readonly workload: UpstreamWorkload;
       /** Waypoint-wide policies (workload-addressed traffic has no service policies). */
       readonly policies: CompiledPolicies;
+      /** Waypoint-wide RequestAuthentication rules. */
+      readonly jwtRules: readonly JwtRule[];
       readonly ip: string;
       readonly port: number;
       readonly authority: string;

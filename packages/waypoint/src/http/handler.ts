@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import type { Logger } from '@mesh/core';
+import type { JwtRule } from '../config/index';
+import { authenticateJwt, KeySets } from '../jwt/index';
 import { authorizeHttp, normalizePathBase, type CompiledPolicies } from '../policy/index';
 import { redirectLocation, rewriteAuthority, rewriteTarget, selectRoute } from '../route/index';
 import type { RequestMetrics } from '../metrics/index';
@@ -21,6 +23,14 @@ export const RETRY_BODY_LIMIT_BYTES = 1024 * 1024;
 export interface HandlerDeps extends ProxyDeps {
   readonly metrics: RequestMetrics;
   readonly logger: Logger;
+  /** JWKS resolution for RequestAuthentication (a fresh cache per handler when absent). */
+  readonly jwtKeys?: KeySets;
+}
+
+/** What RequestAuthentication established for a request (absent fields = no valid token). */
+interface RequestAuth {
+  requestPrincipal?: string;
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 export type RequestHandler = (req: DownstreamRequest, res: DownstreamResponse, ctx: TunnelContext) => void;
@@ -79,7 +89,28 @@ function policiesOf(ctx: TunnelContext): CompiledPolicies {
   return ctx.target.kind === 'service' ? ctx.target.entry.policies : ctx.target.policies;
 }
 
-export function createRequestHandler(deps: HandlerDeps): RequestHandler {
+function jwtRulesOf(ctx: TunnelContext): readonly JwtRule[] {
+  return ctx.target.kind === 'service' ? ctx.target.entry.jwtRules : ctx.target.jwtRules;
+}
+
+/** jwt_authn: 401 for a bad token (Envoy's body and WWW-Authenticate), else the auth facts; edits headers. */
+async function authenticate(keys: KeySets, ex: Exchange, authority: string): Promise<RequestAuth | 'rejected'> {
+  const req = ex.req;
+  const r = await authenticateJwt(keys, jwtRulesOf(ex.ctx), { headers: req.headers, url: req.url ?? '/' });
+  if (r.kind === 'missing') return {};
+  if (r.kind === 'failed') {
+    const realm = `http://${authority}${(req.url ?? '/').split('?')[0] ?? '/'}`;
+    localReply(ex, 401, r.error.message, '-', { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` });
+    return 'rejected';
+  }
+  const headers = req.headers as Record<string, string | string[] | undefined>;
+  for (const h of r.removeHeaders) delete headers[h];
+  Object.assign(headers, r.setHeaders);
+  return { requestPrincipal: r.principal, claims: r.claims };
+}
+
+export function createRequestHandler(base: HandlerDeps): RequestHandler {
+  const deps: HandlerDeps = base.jwtKeys === undefined ? { ...base, jwtKeys: new KeySets() } : base;
   return (req, res, ctx) => {
     const ex = newExchange(req, res, ctx, deps);
     handle(deps, ex).catch((err: unknown) => {
@@ -94,7 +125,10 @@ async function handle(deps: HandlerDeps, ex: Exchange): Promise<void> {
   const target = req.url ?? '/';
   if (!normalizePathBase(target.split('?')[0] ?? '/').ok) return localReply(ex, 400, 'Bad Request', 'DPE');
   const authority = authorityOf(req, ctx);
+  const auth = deps.jwtKeys === undefined ? {} : await authenticate(deps.jwtKeys, ex, authority);
+  if (auth === 'rejected') return;
   const decision = authorizeHttp(policiesOf(ctx), {
+    ...auth,
     method: req.method ?? 'GET', path: target, authority, headers: req.headers, port: ctx.target.port,
     ...(ctx.peerIdentity === undefined ? {} : { sourcePrincipal: ctx.peerIdentity }),
     ...(ctx.sourceIp === undefined ? {} : { sourceIp: ctx.sourceIp }),

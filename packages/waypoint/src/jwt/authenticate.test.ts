@@ -1,0 +1,105 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { create, waypoint, type MessageInitShape } from '@mesh/api';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticateJwt } from './authenticate';
+import { JWT_STATUS } from './errors';
+import { KeySets } from './keys';
+
+const ISS = 'https://issuer.example';
+let priv: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+let jwk: JWK;
+let server: http.Server;
+let fetches = 0;
+let jwksUri = '';
+
+async function token(claims: Record<string, unknown>, opts: { iss?: string; exp?: string } = {}): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(opts.iss ?? ISS).setSubject('alice')
+    .setIssuedAt().setExpirationTime(opts.exp ?? '1h').sign(priv);
+}
+
+function rule(init: MessageInitShape<typeof waypoint.JwtRuleSchema> = {}): waypoint.JwtRule {
+  return create(waypoint.JwtRuleSchema, { issuer: ISS, jwks: JSON.stringify({ keys: [jwk] }), ...init });
+}
+
+beforeAll(async () => {
+  const kp = await generateKeyPair('RS256');
+  priv = kp.privateKey;
+  jwk = { ...(await exportJWK(kp.publicKey)), kid: 'k1', alg: 'RS256' };
+  server = http.createServer((_req, res) => {
+    fetches++;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  jwksUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+});
+
+afterAll(() => {
+  server.close();
+});
+
+const keys = new KeySets();
+
+describe('authenticateJwt', () => {
+  it('verifies a bearer token and yields <iss>/<sub> and the claims', async () => {
+    const t = await token({ groups: ['dev'] });
+    const r = await authenticateJwt(keys, [rule()], { headers: { authorization: `Bearer ${t}` }, url: '/' });
+    expect(r.kind).toBe('verified');
+    if (r.kind !== 'verified') return;
+    expect(r.principal).toBe(`${ISS}/alice`);
+    expect(r.claims['groups']).toEqual(['dev']);
+    expect(r.removeHeaders).toEqual(['authorization']);
+  });
+
+  it('reads the default access_token query parameter and custom headers with prefixes', async () => {
+    const t = await token({});
+    expect((await authenticateJwt(keys, [rule()], { headers: {}, url: `/p?access_token=${t}` })).kind).toBe('verified');
+    const custom = rule({ fromHeaders: [{ name: 'x-jwt', prefix: 'Token ' }] });
+    expect((await authenticateJwt(keys, [custom], { headers: { 'x-jwt': `Token ${t}` }, url: '/' })).kind).toBe('verified');
+    // A configured location replaces the defaults.
+    expect((await authenticateJwt(keys, [custom], { headers: { authorization: `Bearer ${t}` }, url: '/' })).kind).toBe('missing');
+  });
+
+  it('answers Envoy status texts for malformed, foreign, expired and wrong-audience tokens', async () => {
+    const fail = async (r: waypoint.JwtRule, t: string): Promise<string> => {
+      const o = await authenticateJwt(keys, [r], { headers: { authorization: `Bearer ${t}` }, url: '/' });
+      return o.kind === 'failed' ? o.error.message : o.kind;
+    };
+    expect(await fail(rule(), 'abc.def')).toBe(JWT_STATUS.malformed);
+    expect(await fail(rule(), await token({}, { iss: 'https://other' }))).toBe(JWT_STATUS.unknownIssuer);
+    expect(await fail(rule(), await token({}, { exp: '-10m' }))).toBe(JWT_STATUS.expired);
+    expect(await fail(rule({ audiences: ['svc-a'] }), await token({ aud: 'svc-b' }))).toBe(JWT_STATUS.audience);
+    const t = await token({});
+    const tampered = `${t.slice(0, -4)}AAAA`;
+    expect(await fail(rule(), tampered)).toBe(JWT_STATUS.verification);
+  });
+
+  it('outputs the payload and claims to headers, keeps the token when forwardOriginalToken', async () => {
+    const t = await token({ tenant: 't1' });
+    const r = await authenticateJwt(keys, [rule({ forwardOriginalToken: true, outputPayloadToHeader: 'x-jwt-payload', outputClaimToHeaders: [{ header: 'x-tenant', claim: 'tenant' }] })],
+      { headers: { authorization: `Bearer ${t}` }, url: '/' });
+    if (r.kind !== 'verified') throw new Error(r.kind);
+    expect(r.removeHeaders).toEqual([]);
+    expect(r.setHeaders['x-tenant']).toBe('t1');
+    const payload = JSON.parse(Buffer.from(r.setHeaders['x-jwt-payload']!, 'base64url').toString()) as { sub: string };
+    expect(payload.sub).toBe('alice');
+  });
+
+  it('fetches jwks_uri once and serves later tokens from the cache', async () => {
+    const remote = new KeySets({ refreshIntervalMs: 60_000 });
+    const r = rule({ jwks: '', jwksUri });
+    fetches = 0;
+    for (let i = 0; i < 3; i++) {
+      const o = await authenticateJwt(remote, [r], { headers: { authorization: `Bearer ${await token({})}` }, url: '/' });
+      expect(o.kind).toBe('verified');
+    }
+    expect(fetches).toBe(1);
+  });
+
+  it('bounds the JWKS fetch with a timeout (injected fetch that never answers)', async () => {
+    const hanging = new KeySets({ fetch: () => new Promise<Response>(() => undefined), fetchTimeoutMs: 50 });
+    const o = await authenticateJwt(hanging, [rule({ jwks: '', jwksUri: 'http://127.0.0.1:1/jwks' })], { headers: { authorization: `Bearer ${await token({})}` }, url: '/' });
+    expect(o.kind === 'failed' ? o.error.message : o.kind).toBe(JWT_STATUS.fetchFailed);
+  });
+});

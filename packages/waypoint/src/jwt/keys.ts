@@ -1,0 +1,73 @@
+// JWKS resolution for JWT rules: inline `jwks` parsed once, `jwks_uri` fetched through jose's remote key set
+// (cached, refreshed when the cache age passes, one fetch at a time, bounded by a timeout). Key sets are
+// cached by their source so a config push does not refetch (Envoy's JWKS cache behaves the same).
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type FetchImplementation, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { JwtRule } from '../config/types';
+import { JwtAuthError } from './errors';
+
+/** Istio's PILOT_JWT_PUB_KEY_REFRESH_INTERVAL default (20 minutes). */
+export const JWKS_REFRESH_INTERVAL_MS = 20 * 60_000;
+/** Envoy's default remote JWKS fetch timeout is 1 s; Istio raises it to 5 s. */
+export const JWKS_FETCH_TIMEOUT_MS = 5_000;
+/** Minimum spacing of refetches triggered by an unknown kid. */
+export const JWKS_COOLDOWN_MS = 30_000;
+
+export interface KeySetOptions {
+  /** Injected fetch for jwks_uri (tests); defaults to the global fetch. */
+  fetch?: FetchImplementation;
+  refreshIntervalMs?: number;
+  fetchTimeoutMs?: number;
+}
+
+/** jose passes an abort signal, but an injected fetch may ignore it: the timeout is enforced here too. */
+function boundedFetch(inner: FetchImplementation, timeoutMs: number): FetchImplementation {
+  return (url, options) => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new JwtAuthError('fetchFailed')), timeoutMs);
+    });
+    return Promise.race([inner(url, options), expired]).finally(() => clearTimeout(timer));
+  };
+}
+
+export class KeySets {
+  private readonly byInline = new Map<string, JWTVerifyGetKey | JwtAuthError>();
+  private readonly byUri = new Map<string, JWTVerifyGetKey>();
+
+  constructor(private readonly opts: KeySetOptions = {}) {}
+
+  /** The key resolver for a rule, or a JwtAuthError when the rule has no usable key source. */
+  forRule(rule: JwtRule): JWTVerifyGetKey | JwtAuthError {
+    if (rule.jwks !== '') return this.inline(rule.jwks);
+    if (rule.jwksUri !== '') return this.remote(rule.jwksUri, rule.jwksFetchTimeoutMs);
+    return new JwtAuthError('noKey');
+  }
+
+  private inline(json: string): JWTVerifyGetKey | JwtAuthError {
+    let ks = this.byInline.get(json);
+    if (ks === undefined) {
+      try {
+        ks = createLocalJWKSet(JSON.parse(json) as JSONWebKeySet);
+      } catch {
+        ks = new JwtAuthError('badJwks');
+      }
+      this.byInline.set(json, ks);
+    }
+    return ks;
+  }
+
+  private remote(uri: string, ruleTimeoutMs: number): JWTVerifyGetKey {
+    let ks = this.byUri.get(uri);
+    if (ks === undefined) {
+      const timeoutMs = ruleTimeoutMs || this.opts.fetchTimeoutMs || JWKS_FETCH_TIMEOUT_MS;
+      ks = createRemoteJWKSet(new URL(uri), {
+        timeoutDuration: timeoutMs,
+        cacheMaxAge: this.opts.refreshIntervalMs ?? JWKS_REFRESH_INTERVAL_MS,
+        cooldownDuration: JWKS_COOLDOWN_MS,
+        [customFetch]: boundedFetch(this.opts.fetch ?? fetch, timeoutMs),
+      });
+      this.byUri.set(uri, ks);
+    }
+    return ks;
+  }
+}
