@@ -50,31 +50,64 @@ export async function loopbackHasIpv6(netnsPath: string): Promise<boolean> {
   return res.code === 0 && res.stdout.trim() !== '1';
 }
 
-/** Adds the fwmark rule and local route for one family if missing. */
+// `ip -force -batch -` prints "Command failed -:N" after each failing line N.
+const BATCH_LINE_FAILED_RE = /^Command failed -:\d+$/;
+
+/** One `ip <family> <args>` as an `ip -batch` line (the family flag is global, given once). */
+function batchLine(argv: readonly string[]): string {
+  return argv.slice(2).join(' ');
+}
+
+/**
+ * Reads our rule count and route presence for one family in ONE `ip` process (`-batch`, both
+ * outputs concatenated: rule lines and route lines never match each other's parser). Like the
+ * separate commands, a table that never had routes is not an error.
+ */
+async function readInPodRouting(netnsPath: string, family: IpFamily): Promise<{ ruleCount: number; routePresent: boolean }> {
+  const argv = ['ip', ipRuleShowArgs(family)[1] ?? '-4', '-force', '-batch', '-'];
+  const res = await runInNetns(netnsPath, argv, `${batchLine(ipRuleShowArgs(family))}\n${batchLine(loopbackRouteShowArgs(family))}\n`);
+  const unexpected = res.stderr.split('\n').filter((l) => l.trim() !== '' && !NO_SUCH_TABLE_RE.test(l) && !BATCH_LINE_FAILED_RE.test(l.trim()));
+  if (res.code !== 0 && unexpected.length > 0) {
+    throw new CniRedirectionError('CNI_ROUTING_FAILED', `${argv.join(' ')} failed in ${netnsPath}: ${res.stderr.trim()}`, {
+      command: argv,
+      stderr: res.stderr,
+    });
+  }
+  return { ruleCount: countInpodIpRules(res.stdout), routePresent: hasLoopbackRoute(res.stdout, family) };
+}
+
+/**
+ * Adds the fwmark rule and local route for one family if missing: one `ip -batch` process to read,
+ * one to write. On a failed write both additions count as made and are rolled back (deleting
+ * something that was never added fails harmlessly; pre-existing entries are never in the batch).
+ */
 export async function applyInPodRouting(netnsPath: string, family: IpFamily): Promise<RoutingChange> {
-  const ruleCount = countInpodIpRules(await run(netnsPath, ipRuleShowArgs(family)));
-  const routePresent = hasLoopbackRoute(await showLoopbackRoutes(netnsPath, family), family);
-  const change = { family, addedRule: false, addedRoute: false };
-  try {
-    if (!routePresent) {
-      await run(netnsPath, loopbackRouteArgs('replace', family));
-      change.addedRoute = true;
-    }
-    if (ruleCount === 0) {
-      await run(netnsPath, ipRuleArgs('add', family));
-      change.addedRule = true;
-    }
-  } catch (e) {
+  const { ruleCount, routePresent } = await readInPodRouting(netnsPath, family);
+  const change = { family, addedRule: ruleCount === 0, addedRoute: !routePresent };
+  const lines: string[] = [];
+  if (change.addedRoute) lines.push(batchLine(loopbackRouteArgs('replace', family)));
+  if (change.addedRule) lines.push(batchLine(ipRuleArgs('add', family)));
+  if (lines.length === 0) return change;
+  const argv = ['ip', ipRuleArgs('add', family)[1] ?? '-4', '-batch', '-'];
+  const res = await runInNetns(netnsPath, argv, `${lines.join('\n')}\n`);
+  if (res.code !== 0) {
     await rollbackInPodRouting(netnsPath, change);
-    throw e;
+    throw new CniRedirectionError('CNI_ROUTING_FAILED', `${argv.join(' ')} (${lines.join('; ')}) failed in ${netnsPath}: ${res.stderr.trim()}`, {
+      command: argv,
+      stderr: res.stderr,
+    });
   }
   return change;
 }
 
-/** Undoes exactly what `change` records; best effort (rollback must not mask the original error). */
+/** Undoes exactly what `change` records, in one `ip -force -batch`; best effort (must not mask the original error). */
 export async function rollbackInPodRouting(netnsPath: string, change: RoutingChange): Promise<void> {
-  if (change.addedRule) await runInNetns(netnsPath, ipRuleArgs('del', change.family)).catch(() => undefined);
-  if (change.addedRoute) await runInNetns(netnsPath, loopbackRouteArgs('del', change.family)).catch(() => undefined);
+  const lines: string[] = [];
+  if (change.addedRule) lines.push(batchLine(ipRuleArgs('del', change.family)));
+  if (change.addedRoute) lines.push(batchLine(loopbackRouteArgs('del', change.family)));
+  if (lines.length === 0) return;
+  const flag = ipRuleArgs('del', change.family)[1] ?? '-4';
+  await runInNetns(netnsPath, ['ip', flag, '-force', '-batch', '-'], `${lines.join('\n')}\n`).catch(() => undefined);
 }
 
 /** Removes every copy of our fwmark rule and our local route for one family, if present. */

@@ -20,32 +20,41 @@ export interface RuleSetApplyResult {
 }
 
 /**
- * Converges each table to `rs`, one atomic restore per table. Tables holding only stale chains of
- * ours (e.g. raw after DNS capture was turned off) are cleaned in the same pass. If a later table
- * fails, the earlier ones are put back as they were before the error is rethrown.
+ * Converges each table to `rs`. All table transactions go to ONE `ip[6]tables-restore` process (one
+ * `*table ... COMMIT` block each: still atomic per table) because a process spawn in the pod netns is
+ * the dominant cost of a CNI ADD. Tables holding only stale chains of ours (e.g. raw after DNS capture
+ * was turned off) are cleaned in the same pass. On failure every table of the input is put back as it
+ * was (restoring an untouched table's snapshot is a no-op), then the error is rethrown.
+ * `current` may be a save taken earlier in the same ADD (the caller reads both families in parallel).
  */
-export async function applyRuleSet(netnsPath: string | undefined, rs: RuleSet): Promise<RuleSetApplyResult> {
-  const current = await saveTables(netnsPath, rs.family);
-  const committed: CommittedTable[] = [];
-  const undo = () => undoTables(netnsPath, committed);
-  const tableNames = new Set<string>([...rs.tables.map((t) => t.table), ...current.keys()]);
-  try {
-    for (const name of tableNames) {
-      const desired = rs.tables.find((t) => t.table === name);
-      const before = current.get(name);
-      const txn = buildTableTransaction(name, desired, before, rs.allOwnedChains);
-      if (txn === undefined) continue;
-      await restoreTables(netnsPath, rs.family, txn, true);
-      committed.push({ family: rs.family, table: name, before, ownedChains: rs.allOwnedChains });
-    }
-  } catch (e) {
-    await undo();
-    throw e;
+export async function applyRuleSet(
+  netnsPath: string | undefined,
+  rs: RuleSet,
+  current?: Map<string, SavedTable>,
+): Promise<RuleSetApplyResult> {
+  const tables = current ?? (await saveTables(netnsPath, rs.family));
+  const pending: CommittedTable[] = [];
+  const inputs: string[] = [];
+  for (const name of new Set<string>([...rs.tables.map((t) => t.table), ...tables.keys()])) {
+    const before = tables.get(name);
+    const txn = buildTableTransaction(name, rs.tables.find((t) => t.table === name), before, rs.allOwnedChains);
+    if (txn === undefined) continue;
+    inputs.push(txn);
+    pending.push({ family: rs.family, table: name, before, ownedChains: rs.allOwnedChains });
   }
-  return { changedTables: committed.map((c) => `${c.family}/${c.table}`), undo };
+  const undo = () => undoTables(netnsPath, pending);
+  if (inputs.length > 0) {
+    try {
+      await restoreTables(netnsPath, rs.family, inputs.join(''), true);
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+  }
+  return { changedTables: pending.map((c) => `${c.family}/${c.table}`), undo };
 }
 
-/** Removes every chain in `ownedChains` and the jumps into them, one atomic restore per table. */
+/** Removes every chain in `ownedChains` and the jumps into them: one restore, one block per table. */
 export async function removeRuleSet(
   netnsPath: string | undefined,
   family: IpFamily,
@@ -53,12 +62,14 @@ export async function removeRuleSet(
 ): Promise<string[]> {
   const current = await saveTables(netnsPath, family);
   const changed: string[] = [];
+  const inputs: string[] = [];
   for (const [name, table] of current) {
     const txn = buildTableRemoval(name, table, ownedChains);
     if (txn === undefined) continue;
-    await restoreTables(netnsPath, family, txn, true);
+    inputs.push(txn);
     changed.push(`${family}/${name}`);
   }
+  if (inputs.length > 0) await restoreTables(netnsPath, family, inputs.join(''), true);
   return changed;
 }
 
