@@ -18,3 +18,4 @@ export {
 } from './ca-store';
 export { kubernetesCaSecretStore, CA_SECRET_NAME } from './kube-ca-secret';
 export { issueServingCert, RotatingServingCert, DEFAULT_SERVING_CERT_TTL_MS, type ServingCertificate, type ServingCertOptions } from './serving-cert';
+export { RootCertPublisher, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_IGNORED_NAMESPACES, type RootCertPublisherOptions } from './root-cert-configmap';
