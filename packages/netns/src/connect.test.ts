@@ -102,6 +102,40 @@ describe.skipIf(!canUseNetns)('connectInNetns (needs root and ip)', () => {
     });
     expect(Date.now() - started).toBeLessThan(2000);
   });
+
+  /** The server FINs first; the client then sends "late" and ends. Returns what the server read. */
+  async function serverReadsAfterItsFin(allowHalfOpen: boolean | undefined): Promise<string> {
+    const server = await serverFromFd(
+      listenInNetns(nsFd, { host: '127.0.0.1', port: 0 }),
+      net.createServer({ allowHalfOpen: true }, (s) => s.end()),
+    );
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const got = new Promise<string>((resolve) => server.once('connection', (s: net.Socket) => {
+        let data = '';
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => { data += d; });
+        s.on('error', () => resolve(data));
+        s.on('end', () => resolve(data));
+      }));
+      const client = await connectSocketInNetns(nsFd, { host: '127.0.0.1', port, allowHalfOpen });
+      client.on('error', () => undefined);
+      client.resume();
+      await once(client, 'end');
+      if (!client.writableEnded) client.end('late');
+      return await got;
+    } finally {
+      server.close();
+    }
+  }
+
+  it('keeps the write side open after the peer FIN with allowHalfOpen (proxy half-close)', async () => {
+    expect(await serverReadsAfterItsFin(true)).toBe('late');
+  });
+
+  it('by default ends the write side on the peer FIN, like net.Socket', async () => {
+    expect(await serverReadsAfterItsFin(undefined)).toBe('');
+  });
 });
 
 describe.skipIf(!canUseNetns)('getOriginalDst with iptables REDIRECT in the test netns', () => {

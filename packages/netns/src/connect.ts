@@ -21,12 +21,14 @@ export interface ConnectOptions extends NativeSocketOptions {
   localHost?: string;
   localPort?: number;
   timeoutMs?: number;
+  /** For connectSocketInNetns: see SocketFromFdOptions.allowHalfOpen. */
+  allowHalfOpen?: boolean;
 }
 
 /** Resolves a connected, non-blocking TCP fd created in `netnsFd` (null = the current netns). */
 export function connectInNetns(netnsFd: number | null, opts: ConnectOptions): Promise<number> {
   const addon = loadAddon();
-  const { timeoutMs = CONNECT_TIMEOUT_MS, ...nativeOpts } = opts;
+  const { timeoutMs = CONNECT_TIMEOUT_MS, allowHalfOpen: _socketOnly, ...nativeOpts } = opts;
   let started: { fd: number; pending: boolean };
   try {
     started = addon.connectStart(netnsFd, nativeOpts);
@@ -70,5 +72,5 @@ export function connectInNetns(netnsFd: number | null, opts: ConnectOptions): Pr
 
 /** connectInNetns, wrapped in a net.Socket that owns the fd. */
 export async function connectSocketInNetns(netnsFd: number | null, opts: ConnectOptions): Promise<net.Socket> {
-  return socketFromFd(await connectInNetns(netnsFd, opts));
+  return socketFromFd(await connectInNetns(netnsFd, opts), { allowHalfOpen: opts.allowHalfOpen ?? false });
 }

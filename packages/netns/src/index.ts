@@ -30,7 +30,7 @@ export {
 export type { SockAddr } from './sockopt';
 export { CONNECT_TIMEOUT_MS, connectInNetns, connectSocketInNetns } from './connect';
 export type { ConnectOptions } from './connect';
-export { serverFromFd, socketFromFd } from './net-fd';
+export { serverFromFd, socketFromFd, type SocketFromFdOptions } from './net-fd';
 export {
   DEFAULT_MAX_MESSAGE_BYTES,
   SeqpacketServer,

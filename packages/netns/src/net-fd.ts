@@ -16,7 +16,15 @@ export function serverFromFd(fd: number, server: net.Server = net.createServer()
   });
 }
 
+export interface SocketFromFdOptions {
+  /**
+   * Keep the write side open after the peer's FIN (Node's default closes it at once). A proxy needs
+   * this so a half-closed TCP connection keeps carrying the other direction; the caller then ends it.
+   */
+  allowHalfOpen?: boolean;
+}
+
 /** Wraps an already connected TCP fd (from connectInNetns) in a net.Socket. */
-export function socketFromFd(fd: number): net.Socket {
-  return new net.Socket({ fd, readable: true, writable: true });
+export function socketFromFd(fd: number, opts: SocketFromFdOptions = {}): net.Socket {
+  return new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: opts.allowHalfOpen ?? false });
 }
