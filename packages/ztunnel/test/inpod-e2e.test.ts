@@ -20,6 +20,9 @@ const A: Pod = { ns: `${PREFIX}-a`, ip: '10.77.0.2', name: 'client', namespace: 
 const B: Pod = { ns: `${PREFIX}-b`, ip: '10.77.0.3', name: 'server', namespace: 'ns-b', sa: 'sa-b' };
 const ECHO_PORT = 8080;
 const DENIED_PORT = 9090;
+/** An app that answers only after the client half-closed (like a server reading a request to EOF). */
+const REPLY_AFTER_EOF_PORT = 8081;
+const REPLY_DELAY_MS = 30;
 const TD = 'cluster.local';
 /** Service `echo` in B's namespace: VIP:80 -> pod B:8080. Service `empty`: a VIP without endpoints. */
 const ECHO_SVC = serviceOf('echo', B.namespace, '10.96.77.10', [[80, ECHO_PORT]]);
@@ -62,6 +65,30 @@ function openNetnsCached(p: Pod): number {
   return fd;
 }
 
+/** Buffers until the client's FIN, then (a little later, so the reply races nothing) sends `reply:<request>` and ends. */
+async function replyAfterEofIn(pod: Pod, port: number): Promise<void> {
+  const fd = listenInNetns(openNetnsCached(pod), { host: '0.0.0.0', port });
+  echoServers.push(await serverFromFd(fd, net.createServer({ allowHalfOpen: true }, (s) => {
+    let req = '';
+    s.setEncoding('utf8');
+    s.on('error', () => undefined);
+    s.on('data', (d: string) => { req += d; });
+    s.on('end', () => setTimeout(() => s.end(`reply:${req}`), REPLY_DELAY_MS));
+  })));
+}
+
+/** Like `nc -N`: writes the request, half-closes, and reads the reply until the server's FIN. */
+function halfCloseRoundTrip(dstIp: string, port: number, payload: string, mark?: number): Promise<string> {
+  return connectSocketInNetns(openNetnsCached(A), { host: dstIp, port, ...(mark ? { mark } : {}) }).then((s) => new Promise((resolve) => {
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => { got += d; });
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(got));
+    s.end(payload);
+  }), () => '');
+}
+
 /** An app in pod A connecting to dst: goes through A's in-pod redirect unless marked. */
 function roundTrip(dstIp: string, port: number, payload: string, mark?: number): Promise<string> {
   return connectSocketInNetns(openNetnsCached(A), { host: dstIp, port, ...(mark ? { mark } : {}) }).then((s) => new Promise((resolve) => {
@@ -99,6 +126,7 @@ beforeAll(async () => {
   expect(await agents[1]!.addPod(B, 'uid-b')).toBe('');
   await echoIn(B, ECHO_PORT);
   await echoIn(B, DENIED_PORT);
+  await replyAfterEofIn(B, REPLY_AFTER_EOF_PORT);
 }, 30_000);
 
 afterAll(async () => {
@@ -128,6 +156,23 @@ describe('in-pod ztunnel data path', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await metricsOf(apps[1]!)).toMatch(/istio_tcp_received_bytes_total\{[^}]*reporter="destination"[^}]*\} 2000/);
     expect(await metricsOf(apps[0]!)).toMatch(/istio_tcp_sent_bytes_total\{[^}]*reporter="source"[^}]*\} 2000/);
+  });
+
+  it('keeps TCP half-close through HBONE: the reply sent after the client FIN arrives in full', async () => {
+    const payload = 'request then FIN '.repeat(200);
+    expect(await halfCloseRoundTrip(B.ip, REPLY_AFTER_EOF_PORT, payload)).toBe(`reply:${payload}`);
+  });
+
+  it('keeps TCP half-close on the inbound plaintext path (15006)', async () => {
+    // Lift STRICT for this case only: plaintext from A (marked, so A's ztunnel is bypassed) lands on B's 15006.
+    const strictName = `${B.namespace}/${strictPolicy(B.namespace).name}`;
+    state.applyAuthorizations([], [strictName]);
+    try {
+      const payload = 'plaintext then FIN '.repeat(50);
+      expect(await halfCloseRoundTrip(B.ip, REPLY_AFTER_EOF_PORT, payload, 1337)).toBe(`reply:${payload}`);
+    } finally {
+      feedState(state, [], [strictPolicy(B.namespace)]);
+    }
   });
 
   it('load-balances a Service VIP (80) to pod B\'s 8080 over HBONE, labelled with the service', async () => {

@@ -54,8 +54,11 @@ export class PodProxy {
     try {
       const listen = (port: number, server: net.Server): Promise<net.Server> =>
         serverFromFd(listenPodSocket(inputs, netnsFd, port), server);
-      servers.push(await listen(ports.outbound, net.createServer({ noDelay: true }, (s) => handleOutbound(inputs, ctx, s))));
-      servers.push(await listen(ports.inboundPlaintext, net.createServer({ noDelay: true }, (s) => handlePassthrough(inputs, ctx, s))));
+      // allowHalfOpen: a client FIN must only half-close the proxied connection (TCP semantics end to end);
+      // Node's default would end our write side too and drop the reply. bridge() ends each side itself.
+      const opts = { noDelay: true, allowHalfOpen: true };
+      servers.push(await listen(ports.outbound, net.createServer(opts, (s) => handleOutbound(inputs, ctx, s))));
+      servers.push(await listen(ports.inboundPlaintext, net.createServer(opts, (s) => handlePassthrough(inputs, ctx, s))));
       servers.push(await listen(ports.inboundHbone, hbone.netServer));
     } catch (err) {
       for (const s of servers) s.close();

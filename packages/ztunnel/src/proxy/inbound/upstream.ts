@@ -16,7 +16,8 @@ export interface UpstreamTarget {
 }
 
 export async function connectUpstream(t: UpstreamTarget): Promise<Socket> {
-  const base = { host: t.ip, port: t.port, mark: t.mark, timeoutMs: UPSTREAM_CONNECT_TIMEOUT_MS };
+  // allowHalfOpen: the client's FIN reaches the app as shutdown(SHUT_WR) and the app's reply still flows back.
+  const base = { host: t.ip, port: t.port, mark: t.mark, timeoutMs: UPSTREAM_CONNECT_TIMEOUT_MS, allowHalfOpen: true };
   let sock: Socket;
   if (t.sourceIp === '' || t.sourceIp === t.ip) {
     sock = await connectSocketInNetns(t.netnsFd, base);

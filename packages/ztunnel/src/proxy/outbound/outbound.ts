@@ -90,7 +90,9 @@ async function execute(inputs: ProxyInputs, pod: PodContext, client: Socket, sou
   let upstream: Socket;
   try {
     // From inside the pod netns with the mark: source = pod IP, and the in-pod rules let it out unredirected.
-    upstream = await connectSocketInNetns(pod.netnsFd, { host: target.ip, port: target.port, mark: inputs.packetMark });
+    upstream = await connectSocketInNetns(pod.netnsFd, {
+      host: target.ip, port: target.port, mark: inputs.packetMark, allowHalfOpen: true,
+    });
   } catch (err) {
     recordRejected(rec, 'CONNECT', errMessage(err));
     client.resetAndDestroy();
