@@ -7,6 +7,8 @@ import path from 'node:path';
 import { runL4, L4_SIZES } from './l4.mjs';
 import { summarizeL4 } from './l4-summary.mjs';
 import { pendingTargets } from './pending.mjs';
+import { runControlPlane, CP_SIZES } from './cp.mjs';
+import { renderCp, summarizeCp } from './cp-report.mjs';
 import { renderL4, writeSection } from './report.mjs';
 import { cleanupAll, cleanupAllSync } from './sys.mjs';
 
@@ -53,6 +55,22 @@ function parseArgs(argv) {
   return opts;
 }
 
+/** Runs one non-L4 target; a failure becomes "not available: <reason>" for that target, never a number. */
+async function runTarget(target, results, opts, repoRoot, log, fn) {
+  try {
+    const { result, summary, md } = await fn();
+    results.targets[target] = { available: true, result, summary };
+    if (opts.write) writeSection(path.join(repoRoot, 'docs', 'performance.md'), target, md, DOC_HEADER);
+    else process.stdout.write(`${md}\n`);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+    results.targets[target] = { available: false, reason };
+    log(`${target}: not available: ${reason}`);
+  } finally {
+    await cleanupAll();
+  }
+}
+
 export async function main(repoRoot, argv) {
   const opts = parseArgs(argv);
   const log = (m) => process.stderr.write(`[bench] ${m}\n`);
@@ -70,6 +88,15 @@ export async function main(repoRoot, argv) {
   const pending = pendingTargets(repoRoot);
   try {
     for (const target of opts.targets) {
+      if (target === 'control-plane') {
+        await runTarget(target, results, opts, repoRoot, log, async () => {
+          const sizes = { ...CP_SIZES[opts.smoke ? 'smoke' : 'full'], ...(opts.rounds ? { caRounds: opts.rounds } : {}) };
+          const result = await runControlPlane({ repoRoot, sizes, log });
+          const summary = summarizeCp(result);
+          return { result, summary, md: renderCp({ result, summary, machine: results.machine, command, date }) };
+        });
+        continue;
+      }
       if (target !== 'l4') {
         results.targets[target] = pending[target]();
         log(`${target}: not available yet: ${results.targets[target].reason}`);
@@ -92,7 +119,7 @@ export async function main(repoRoot, argv) {
     await cleanupAll();
   }
   for (const [t, r] of Object.entries(results.targets)) {
-    if (!r.available && opts.write) writeSection(path.join(repoRoot, 'docs', 'performance.md'), t, `## ${t}\n\nnot available yet: ${r.reason}`, DOC_HEADER);
+    if (!r.available && opts.write) writeSection(path.join(repoRoot, 'docs', 'performance.md'), t, `## ${t}\n\nnot available: ${r.reason}`, DOC_HEADER);
   }
   if (opts.write) {
     const dir = path.join(repoRoot, 'bench-results');

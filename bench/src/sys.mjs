@@ -47,9 +47,10 @@ export function trackTempDir(dir) {
  * Starts a long-lived child (optionally inside a netns). `ready` is a predicate over its combined output or
  * a function returning a promise; the child is killed if it is not ready within readyTimeoutMs.
  */
-export function startChild(label, cmd, args, { ns, env, cwd } = {}) {
+export function startChild(label, cmd, args, { ns, env, cwd, ipc } = {}) {
   const full = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] : [cmd, args];
-  const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const stdio = ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'];
+  const child = spawn(full[0], full[1], { env: { ...process.env, ...env }, cwd, stdio, detached: true });
   const entry = { label, child, output: '' };
   const keep = (d) => {
     entry.output = (entry.output + d.toString()).slice(-8000);
