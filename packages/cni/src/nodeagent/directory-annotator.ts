@@ -14,8 +14,8 @@ export const PodAnnotateError = defineMeshError(
 
 /**
  * Local-cluster annotator: rewrites the pod's document in the manifest file the directory source read
- * it from (other documents and comments kept), atomically via rename, then rescans so the agent's
- * cache sees its own write at once.
+ * it from (other documents and comments kept), atomically via rename, then re-reads that one file so
+ * the agent's cache sees its own write at once.
  */
 export class DirectoryPodAnnotator implements PodAnnotator {
   readonly #source: DirectoryPodSource;
@@ -44,7 +44,8 @@ export class DirectoryPodAnnotator implements PodAnnotator {
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, list.map((d, i) => withDocStart(d.toString(), i)).join(''));
     await rename(tmp, file);
-    await this.#source.resync();
+    // Only this file is re-read (not the whole directory): the ADD that annotates is waiting.
+    await this.#source.refreshFile(file);
   }
 }
 

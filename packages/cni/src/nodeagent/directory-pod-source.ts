@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseManifests, type Namespace, type Pod } from '@mesh/api';
 import type { Logger } from '@mesh/core';
@@ -11,6 +11,20 @@ export const DIRECTORY_RESCAN_INTERVAL_MS = 2_000;
 /** Editors write files in several steps; one rescan after the burst. */
 const WATCH_DEBOUNCE_MS = 30;
 const MANIFEST_FILE_RE = /\.(ya?ml|json)$/;
+/**
+ * A file whose stat is unchanged is not re-parsed on rescans, unless its mtime is this close to when
+ * it was read: a same-size rewrite within one coarse kernel clock tick keeps the mtime (git's "racily
+ * clean" problem), so such entries are re-read until they are old enough to be trusted.
+ */
+const RACY_MTIME_MARGIN_MS = 1_000;
+
+interface ParsedFile {
+  /** ino:size:mtime, from the stat taken before the read. */
+  readonly statKey: string;
+  readonly mtimeMs: number;
+  readonly readAtMs: number;
+  readonly objects: readonly { readonly kind: string }[];
+}
 
 interface Entry<T> {
   readonly obj: T;
@@ -39,6 +53,8 @@ export class DirectoryPodSource implements PodSource {
   #interval: NodeJS.Timeout | undefined;
   #debounce: NodeJS.Timeout | undefined;
   #scanning: Promise<void> = Promise.resolve();
+  readonly #parsed = new Map<string, ParsedFile>();
+  #changed: Set<string> | 'all' = new Set();
 
   constructor(opts: DirectoryPodSourceOptions) {
     this.#opts = opts;
@@ -47,7 +63,7 @@ export class DirectoryPodSource implements PodSource {
   async start(handlers: PodSourceHandlers): Promise<void> {
     await this.#scan(false);
     this.#handlers = handlers;
-    this.#watcher = watch(this.#opts.dir, { recursive: true }, () => this.#schedule());
+    this.#watcher = watch(this.#opts.dir, { recursive: true }, (_event, name) => this.#onWatch(name));
     this.#watcher.on('error', (err) => this.#opts.logger.warn({ err }, 'pod directory watch failed; relying on rescans'));
     this.#interval = setInterval(() => void this.resync(), this.#opts.rescanIntervalMs ?? DIRECTORY_RESCAN_INTERVAL_MS);
   }
@@ -79,32 +95,87 @@ export class DirectoryPodSource implements PodSource {
 
   /** Rescans now; resolves when the cache (and emitted events) reflect the files. */
   resync(): Promise<void> {
-    this.#scanning = this.#scanning.then(() => this.#scan(true)).catch((err: unknown) => {
+    return this.#serialized(() => this.#scan(true));
+  }
+
+  /**
+   * Re-reads just `file` (the annotator's own write) and emits its changes: an ADD must not pay for
+   * a rescan of every manifest. Serialized with rescans, so events stay in file order.
+   */
+  refreshFile(file: string): Promise<void> {
+    return this.#serialized(async () => {
+      const pods = new Map([...this.#pods].filter(([, e]) => e.file !== file));
+      const namespaces = new Map([...this.#namespaces].filter(([, e]) => e.file !== file));
+      this.#parsed.delete(file);
+      this.#collect(await this.#load(file), file, pods, namespaces);
+      this.#commit(pods, namespaces, true);
+    });
+  }
+
+  #serialized(work: () => Promise<void>): Promise<void> {
+    this.#scanning = this.#scanning.then(work).catch((err: unknown) => {
       this.#opts.logger.warn({ err }, 'pod directory rescan failed');
     });
     return this.#scanning;
   }
 
-  #schedule(): void {
+  /**
+   * Watch events are debounced, then dropped when every file they name still has the stat it was last
+   * parsed with: the events of the annotator's own writes (already applied by refreshFile) cost nothing.
+   */
+  #onWatch(name: string | null): void {
+    this.#changed = this.#changed === 'all' || name === null || !MANIFEST_FILE_RE.test(name) ? 'all' : this.#changed.add(name);
     clearTimeout(this.#debounce);
-    this.#debounce = setTimeout(() => void this.resync(), WATCH_DEBOUNCE_MS);
+    this.#debounce = setTimeout(() => void this.#afterWatch(), WATCH_DEBOUNCE_MS);
+  }
+
+  async #afterWatch(): Promise<void> {
+    const changed = this.#changed;
+    this.#changed = new Set();
+    if (changed !== 'all') {
+      const keys = await Promise.all([...changed].map((n) => statKey(join(this.#opts.dir, n)).catch(() => undefined)));
+      if ([...changed].every((n, i) => keys[i] !== undefined && keys[i].key === this.#parsed.get(join(this.#opts.dir, n))?.statKey)) return;
+    }
+    await this.resync();
   }
 
   async #scan(emit: boolean): Promise<void> {
     const pods = new Map<string, Entry<Pod>>();
     const namespaces = new Map<string, Entry<Namespace>>();
-    for (const file of await this.#files()) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        continue; // removed between readdir and read
-      }
-      for (const obj of parseManifests(text, file).objects) {
-        if (obj.kind === 'Namespace') namespaces.set(obj.metadata.name, entry(obj as Namespace, file));
-        if (obj.kind === 'Pod') this.#addPod(pods, obj as Pod, file);
-      }
+    const files = await this.#files();
+    for (const file of files) this.#collect(await this.#load(file), file, pods, namespaces);
+    const present = new Set(files);
+    for (const f of this.#parsed.keys()) if (!present.has(f)) this.#parsed.delete(f);
+    this.#commit(pods, namespaces, emit);
+  }
+
+  /** The file's objects, parsed again only when its stat changed (or is too recent to trust). */
+  async #load(file: string): Promise<readonly { readonly kind: string }[]> {
+    let s: { key: string; mtimeMs: number };
+    let text: string;
+    const readAtMs = Date.now();
+    try {
+      s = await statKey(file);
+      const cached = this.#parsed.get(file);
+      if (cached && cached.statKey === s.key && cached.mtimeMs < cached.readAtMs - RACY_MTIME_MARGIN_MS) return cached.objects;
+      text = await readFile(file, 'utf8');
+    } catch {
+      this.#parsed.delete(file);
+      return []; // removed between readdir and read
     }
+    const objects = parseManifests(text, file).objects;
+    this.#parsed.set(file, { statKey: s.key, mtimeMs: s.mtimeMs, readAtMs, objects });
+    return objects;
+  }
+
+  #collect(objects: readonly { readonly kind: string }[], file: string, pods: Map<string, Entry<Pod>>, namespaces: Map<string, Entry<Namespace>>): void {
+    for (const obj of objects) {
+      if (obj.kind === 'Namespace') namespaces.set((obj as Namespace).metadata.name, entry(obj as Namespace, file));
+      if (obj.kind === 'Pod') this.#addPod(pods, obj as Pod, file);
+    }
+  }
+
+  #commit(pods: Map<string, Entry<Pod>>, namespaces: Map<string, Entry<Namespace>>, emit: boolean): void {
     const oldPods = this.#pods;
     const oldNamespaces = this.#namespaces;
     this.#pods = pods;
@@ -134,6 +205,11 @@ export class DirectoryPodSource implements PodSource {
     }
     return names.filter((n) => MANIFEST_FILE_RE.test(n)).sort().map((n) => join(this.#opts.dir, n));
   }
+}
+
+async function statKey(file: string): Promise<{ key: string; mtimeMs: number }> {
+  const s = await stat(file);
+  return { key: `${s.ino}:${s.size}:${s.mtimeMs}`, mtimeMs: s.mtimeMs };
 }
 
 function entry<T>(obj: T, file: string): Entry<T> {
