@@ -24,13 +24,14 @@ import {
   publishRootCert,
   RotatingServingCert,
 } from '../ca';
-import { ConfigStore, DirectorySource, KubernetesSource } from '../config';
+import { ConfigStore, DirectorySource, KubernetesSource, WATCHED_RESOURCES } from '../config';
 import { XdsServer } from '../xds';
 import { parseConfigSource, type ConfigSourceSpec, type IstiodConfig } from './config';
 import { ambientModel } from './ambient-model';
 import type { ModelFactory } from './model-seam';
 import { startMonitoring, startReadiness } from './operations';
 import { IstiodStartError } from './errors';
+import { startKubeWriters, type KubeWriters } from './kube-writers';
 
 export interface IstiodOptions {
   config: IstiodConfig;
@@ -72,7 +73,8 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
     stops.push(() => serving.stop());
 
     const registry = createMetricsRegistry({ processMetrics: cfg.PROCESS_METRICS });
-    const configStore = new ConfigStore({ logger: log.child({ component: 'istiod-config' }) });
+    let writers: KubeWriters | undefined;
+    const configStore = new ConfigStore({ logger: log.child({ component: 'istiod-config' }), onInvalid: () => writers?.onInvalid() });
     const configObjects = new Map<string, unknown>();
     configStore.subscribe((e) => {
       const key = `${e.kind}/${e.namespace}/${e.name}`;
@@ -115,6 +117,7 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
       xds,
       configObjects: () => [...configObjects.values()],
       invalidConfig: () => configStore.invalidResources(),
+      modelDebug: () => model.debug?.() ?? {},
       ready: () => ({ ready: synced, reason: synced ? '' : 'config source not synced yet' }),
     };
     const monitoring = await startMonitoring(cfg.BIND_ADDRESS, cfg.MONITORING_PORT, state, log);
@@ -122,8 +125,14 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
     const readiness: RunningHttpServer = await startReadiness(cfg.BIND_ADDRESS, cfg.READINESS_PORT, state, log);
     stops.push(() => readiness.close());
 
-    const stopSource = await startConfigSource(source, configStore, kc, log);
+    const stopSource = await startConfigSource(source, configStore, kc, cfg.KUBE_IGNORED_RESOURCES, log);
     stops.push(stopSource);
+    if (source.kind === 'kubernetes' && kc !== undefined) {
+      const conditions = model.conditions === undefined ? () => [] : () => model.conditions?.() ?? [];
+      const w = startKubeWriters(cfg, kc, configStore, () => ca.rootCertPem, conditions, log);
+      writers = w;
+      stops.push(() => w.stop());
+    }
     synced = true;
     log.info({ grpcPort, monitoring: monitoring.url, readiness: readiness.url, configSource: cfg.CONFIG_SOURCE }, 'istiod ready');
     return { grpcPort, monitoringUrl: monitoring.url, readinessUrl: readiness.url, ca, stop: stopAll };
@@ -167,13 +176,14 @@ function ownPodIndex(store: ConfigStore): InMemoryNodePodIndex {
   return index;
 }
 
-async function startConfigSource(source: ConfigSourceSpec, store: ConfigStore, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Promise<() => Promise<void> | void> {
+async function startConfigSource(source: ConfigSourceSpec, store: ConfigStore, kc: ReturnType<typeof loadKubeConfig> | undefined, ignored: readonly string[], log: Logger): Promise<() => Promise<void> | void> {
   if (source.kind === 'dir') {
     const dir = new DirectorySource({ dir: source.path, store, logger: log.child({ component: 'istiod-config-dir' }) });
     await dir.start();
     return () => dir.stop();
   }
-  const kube = new KubernetesSource({ kubeConfig: kc ?? loadKubeConfig(), store, logger: log.child({ component: 'istiod-config-kube' }) });
+  const resources = WATCHED_RESOURCES.filter((r) => !ignored.includes(r.plural));
+  const kube = new KubernetesSource({ kubeConfig: kc ?? loadKubeConfig(), store, resources, logger: log.child({ component: 'istiod-config-kube' }) });
   kube.start();
   await kube.waitForSync();
   return () => kube.stop();

@@ -2,6 +2,7 @@ import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '@mesh/api';
 import type { Logger } from '@mesh/core';
 import type { NodePodIndex } from '../ca';
 import type { ConfigStore } from '../config';
+import type { StatusCondition } from '../model';
 import { MemoryResourceStore, type ResourceStore } from '../xds';
 
 /** Mesh-wide settings handed to the ambient index (structurally the model's MeshOptions). */
@@ -18,6 +19,10 @@ export interface ModelHandle {
   readonly xdsStore: ResourceStore;
   /** When absent, istiod keeps its own InMemoryNodePodIndex fed from Pod events. */
   readonly nodePodIndex?: NodePodIndex;
+  /** Model state for /debug/configz (e.g. waypoint compiler warnings). */
+  debug?(): Record<string, unknown>;
+  /** Conditions to write back to objects' status in Kubernetes mode (waypoint bindings, policy conversion). */
+  conditions?(): readonly StatusCondition[];
   stop?(): void;
 }
 

@@ -7,6 +7,8 @@ export interface OperationsState {
   /** Config objects istiod currently holds (after validation), for /debug/configz. */
   configObjects: () => unknown[];
   invalidConfig: () => readonly unknown[];
+  /** Model state merged into /debug/configz (waypoint compiler warnings, binding conditions). */
+  modelDebug?: () => Record<string, unknown>;
   ready: () => { ready: boolean; reason: string };
 }
 
@@ -33,7 +35,7 @@ export function startMonitoring(host: string, port: number, s: OperationsState, 
             clients: s.xds.syncz().map((c) => ({ connectionId: c.connectionId, node: c.nodeId, identity: c.identity, connectedAt: c.connectedAt })),
           }),
       },
-      { path: '/debug/configz', handler: ({ res }) => sendJson(res, 200, { objects: s.configObjects(), invalid: s.invalidConfig() }) },
+      { path: '/debug/configz', handler: ({ res }) => sendJson(res, 200, { objects: s.configObjects(), invalid: s.invalidConfig(), ...(s.modelDebug?.() ?? {}) }) },
       { path: '/ready', handler: ({ res }) => readyHandler(res, s) },
     ],
   });

@@ -15,6 +15,7 @@ import {
   type ResourceKey,
   type Service,
   type ServiceEntry,
+  type WaypointConfig,
   type WorkloadEntry,
 } from '@mesh/api';
 import type { ConfigStore } from '../config/store';
@@ -81,6 +82,8 @@ export class AmbientIndex implements ResourceStore {
 
   private readonly waypoints = new Map<string, Waypoint>();
   private readonly serviceInfos = new Map<Ref, ServiceInfo[]>();
+  /** Service/ServiceEntry ref -> key of the waypoint it is bound to (for WaypointConfig compilation). */
+  private readonly boundTo = new Map<Ref, string>();
   private readonly converted = new Map<string, ConvertedPolicy>();
   private readonly paConverted = new Map<string, string>(); // PA key -> output name
   private readonly conditionsByResource = new Map<string, StatusCondition[]>();
@@ -118,6 +121,31 @@ export class AmbientIndex implements ResourceStore {
   authorizations(): ReadonlyMap<string, Authorization> {
     return this.out.authorizations;
   }
+  /** Gateways currently acting as waypoints, by `ns/name`. */
+  waypointGateways(): Map<string, Gateway> {
+    const out = new Map<string, Gateway>();
+    for (const k of [...this.waypoints.keys()].sort()) {
+      const gw = this.gateways.get(k);
+      if (gw) out.set(k, gw);
+    }
+    return out;
+  }
+
+  /** Services and ServiceEntry hosts bound to the waypoint `ns/name` (use-waypoint resolved and accepted). */
+  servicesBoundTo(waypointKeyName: string): ServiceInfo[] {
+    const out: ServiceInfo[] = [];
+    for (const [ref, key] of this.boundTo) if (key === waypointKeyName) out.push(...(this.serviceInfos.get(ref) ?? []));
+    return out;
+  }
+
+  /**
+   * Publish compiled WaypointConfigs (by `ns/name`); names not in `configs` are removed. Identical content
+   * keeps its version, so recompiling without a change pushes nothing.
+   */
+  publishWaypointConfigs(configs: ReadonlyMap<string, WaypointConfig>): { changed: string[]; removed: string[] } {
+    return this.out.replaceWaypointConfigs(configs);
+  }
+
   /** Status conditions to write back (waypoint bindings, policy conversion warnings). */
   conditions(): StatusCondition[] {
     return [...this.conditionsByResource.values()].flat();
@@ -290,12 +318,15 @@ export class AmbientIndex implements ResourceStore {
       const ns = this.namespaces.get(obj.metadata.namespace ?? '');
       const binding = resolveWaypoint(resource, obj.metadata, ns, (k) => this.waypoints.get(k), 'service');
       this.setConditions(resource, 'WaypointBound', binding.condition ? [binding.condition] : []);
+      if (binding.waypoint) this.boundTo.set(ref, waypointKey(binding.waypoint.namespace, binding.waypoint.name));
+      else this.boundTo.delete(ref);
       infos =
         kind === 'Service'
           ? [serviceFromKube(obj as Service, binding.waypoint, this.opts)].filter((x): x is ServiceInfo => x !== undefined)
           : servicesFromServiceEntry(obj as ServiceEntry, binding.waypoint, this.opts);
     } else {
       this.setConditions(resource, 'WaypointBound', []);
+      this.boundTo.delete(ref);
     }
     const prev = this.serviceInfos.get(ref) ?? [];
     if (infos.length === 0) this.serviceInfos.delete(ref);

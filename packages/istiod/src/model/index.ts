@@ -12,3 +12,4 @@ export {
 export { serviceFromKube, servicesFromServiceEntry, type ServiceInfo } from './services';
 export { workloadFromPod, workloadFromWorkloadEntry, podUid, workloadEntryUid } from './workloads';
 export { waypointFromGateway, resolveWaypoint, type Waypoint, HBONE_MTLS_PORT } from './waypoints';
+export { WaypointConfigs, boundService, DEFAULT_WAYPOINT_COMPILE_DEBOUNCE_MS, type WaypointConfigsOptions } from './waypoint-configs';

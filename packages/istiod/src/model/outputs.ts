@@ -1,4 +1,17 @@
-import { AUTHORIZATION_TYPE_URL, ADDRESS_TYPE_URL, AddressSchema, AuthorizationSchema, equals, packAddress, packAuthorization, type Address, type Authorization } from '@mesh/api';
+import {
+  AUTHORIZATION_TYPE_URL,
+  ADDRESS_TYPE_URL,
+  AddressSchema,
+  AuthorizationSchema,
+  equals,
+  packAddress,
+  packAuthorization,
+  packWaypointConfig,
+  WAYPOINT_CONFIG_TYPE_URL,
+  type Address,
+  type Authorization,
+  type WaypointConfig,
+} from '@mesh/api';
 import { MemoryResourceStore } from '../xds/index';
 
 /**
@@ -7,7 +20,7 @@ import { MemoryResourceStore } from '../xds/index';
  * changes nothing visible pushes nothing; changes are flushed to the xDS store in one batch per type.
  */
 export class IndexOutputs {
-  readonly store = new MemoryResourceStore([ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL]);
+  readonly store = new MemoryResourceStore([ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, WAYPOINT_CONFIG_TYPE_URL]);
   readonly addresses = new Map<string, Address>();
   readonly authorizations = new Map<string, Authorization>();
   private readonly pending = { address: new Map<string, Address | undefined>(), authz: new Map<string, Authorization | undefined>() };
@@ -26,6 +39,16 @@ export class IndexOutputs {
     if (msg === undefined) this.authorizations.delete(name);
     else this.authorizations.set(name, msg);
     this.pending.authz.set(name, msg);
+  }
+
+  /** Replace the whole WaypointConfig set; the store's content versions drop unchanged configs. */
+  replaceWaypointConfigs(configs: ReadonlyMap<string, WaypointConfig>): { changed: string[]; removed: string[] } {
+    const current = this.store.snapshot(WAYPOINT_CONFIG_TYPE_URL) ?? new Map();
+    const gone = [...current.keys()].filter((n) => !configs.has(n));
+    const sets = [...configs].map(([name, cfg]) => ({ name, any: packWaypointConfig(cfg) }));
+    const changed = sets.length > 0 ? this.store.set(WAYPOINT_CONFIG_TYPE_URL, sets) : [];
+    const removed = gone.length > 0 ? this.store.delete(WAYPOINT_CONFIG_TYPE_URL, gone) : [];
+    return { changed, removed };
   }
 
   /** Push pending changes to the xDS store; returns what changed per type URL. */
