@@ -15,7 +15,7 @@ import { KeySets, type KeySetOptions } from '../jwt/index';
 import { WaypointListener } from '../listener/index';
 import { RequestMetrics } from '../metrics/index';
 import { compilePolicies, type CompiledPolicies } from '../policy/index';
-import { HboneAgents, hostPort, UpstreamState } from '../upstream/index';
+import { HboneAgents, hostPort, UpstreamClusters, UpstreamState } from '../upstream/index';
 import { proxyTcp } from './tcp';
 
 export const CERT_WAIT_TIMEOUT_MS = 10_000;
@@ -64,7 +64,8 @@ export class WaypointApp {
       sourceIdentity: formatSpiffeId(opts.identity), secureContext,
       ...(opts.upstreamHbonePort === undefined ? {} : { hbonePort: opts.upstreamHbonePort }),
     });
-    const deps = { upstream: this.upstream, agents: this.agents, logger: this.logger.child({ component: 'proxy' }) };
+    const clusters = new UpstreamClusters((host, subset, port) => this.state?.trafficPolicy(host, subset, port));
+    const deps = { upstream: this.upstream, agents: this.agents, clusters, logger: this.logger.child({ component: 'proxy' }) };
     this.listener = new WaypointListener({
       secureContext,
       trustDomain: opts.identity.trustDomain,

@@ -24,6 +24,20 @@ export interface TryRequest {
   signal: AbortSignal;
   /** Counts streamed request body bytes (attached when the stream is piped, so nothing is missed). */
   onBodyBytes?: (n: number) => void;
+  /** DestinationRule maxRequestsPerConnection: close the connection after this many requests (0 = no limit). */
+  maxRequestsPerConnection?: number;
+}
+
+/** Requests served per pooled upstream connection (maxRequestsPerConnection accounting). */
+const requestsPerSocket = new WeakMap<object, number>();
+
+/** Counts the request on its connection; past the limit, node:http closes it instead of pooling it. */
+function countOnConnection(outgoing: http.ClientRequest, max: number | undefined): void {
+  if (max === undefined || max <= 0 || outgoing.socket === null) return;
+  const n = (requestsPerSocket.get(outgoing.socket) ?? 0) + 1;
+  requestsPerSocket.set(outgoing.socket, n);
+  // responseOnEnd frees the socket to the agent only while shouldKeepAlive holds.
+  if (n >= max) outgoing.shouldKeepAlive = false;
 }
 
 class TryTimeoutError extends Error {
@@ -59,7 +73,10 @@ export function sendOnce(t: TryRequest): Promise<TryResult> {
       connected = true;
     });
     outgoing.on('error', (error) => finish(connected ? { kind: 'reset', error } : { kind: 'connect-failure', error }));
-    outgoing.once('response', (res) => finish({ kind: 'response', res, outgoing }));
+    outgoing.once('response', (res) => {
+      countOnConnection(outgoing, t.maxRequestsPerConnection);
+      finish({ kind: 'response', res, outgoing });
+    });
     writeBody(outgoing, t.body, t.onBodyBytes);
   });
 }

@@ -160,7 +160,7 @@ async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, a
   const body = await requestBody(ex, (route.retries?.attempts ?? 0) > 0);
   if (body === 'too-large') return localReply(ex, 413, 'Payload Too Large', '-');
   const path = rewriteTarget(route, matchIndex, req.url ?? '/');
-  const run = forward(deps, ex, { route, method: req.method ?? 'GET', path, headers, port: ex.ctx.target.port, body });
+  const run = forward(deps, ex, { route, method: req.method ?? 'GET', path, headers, port: ex.ctx.target.port, body, sourceIp: ex.ctx.sourceIp });
   return withRouteTimeout(ex, route.timeoutMs, run);
 }
 

@@ -5,7 +5,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import { pickWeighted } from '../route/index';
-import type { Endpoint, HboneAgents, UpstreamState } from '../upstream/index';
+import { hashKeyFor, outcomeOfStatus, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 import { localReply, type Exchange } from './exchange';
 import { sendOnce, type TryResult } from './forward';
 import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
@@ -15,7 +15,12 @@ export interface ProxyDeps {
   readonly upstream: UpstreamState;
   readonly agents: HboneAgents;
   readonly rand?: () => number;
+  /** DestinationRule-driven cluster state (LB, pool limits, outlier detection); plain round robin without it. */
+  readonly clusters?: UpstreamClusters;
 }
+
+/** Envoy's local reply when a circuit breaker refuses a request (response flag UO). */
+export const OVERFLOW_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: overflow';
 
 export interface ForwardPlan {
   readonly route: waypoint.Route;
@@ -27,6 +32,8 @@ export interface ForwardPlan {
   /** Set for workload-addressed tunnels: forward to this endpoint, no backend choice. */
   readonly fixedEndpoint?: Endpoint;
   readonly body: Buffer | Readable | undefined;
+  /** Original client IP (consistent hash on source IP). */
+  readonly sourceIp?: string | undefined;
 }
 
 function outcomeOf(r: TryResult, grpcStatus?: number): TryOutcome {
@@ -46,11 +53,50 @@ function pickBackend(plan: ForwardPlan, rand: () => number): waypoint.WeightedBa
   return pickWeighted(plan.route.backends, rand);
 }
 
-function resolveEndpoint(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.WeightedBackend | undefined): Endpoint | undefined {
+function clusterFor(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.WeightedBackend | undefined): UpstreamCluster | undefined {
+  if (plan.fixedEndpoint !== undefined || backend === undefined || deps.clusters === undefined) return undefined;
+  return deps.clusters.get(backend.hostname, backend.subset, backend.port || plan.port);
+}
+
+function resolveEndpoint(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.WeightedBackend | undefined, cluster: UpstreamCluster | undefined): Endpoint | undefined {
   if (plan.fixedEndpoint !== undefined) return plan.fixedEndpoint;
   if (backend === undefined) return undefined;
   const labels = backend.subset === '' ? undefined : backend.subsetLabels;
-  return deps.upstream.pickEndpoint(backend.hostname, backend.port || plan.port, labels);
+  const port = backend.port || plan.port;
+  if (cluster === undefined) return deps.upstream.pickEndpoint(backend.hostname, port, labels);
+  const eps = deps.upstream.endpoints(backend.hostname, port, labels);
+  const hashKey = hashKeyFor(cluster.policy?.loadBalancer, { headers: plan.headers, path: plan.path, sourceIp: plan.sourceIp });
+  return cluster.pick(eps, { rand: deps.rand ?? Math.random, hashKey });
+}
+
+/** Runs `fn` once the exchange is over (downstream response finished or client gone). */
+function whenDone(ex: Exchange, fn: () => void): void {
+  if (ex.signal.aborted) fn();
+  else ex.signal.addEventListener('abort', fn, { once: true });
+}
+
+/** Connection pool admission; false when the request was answered (503 UO) or cancelled while pending. */
+async function admit(ex: Exchange, cluster: UpstreamCluster | undefined): Promise<boolean> {
+  if (cluster === undefined) return true;
+  const a = await cluster.limiter.admit(ex.signal);
+  if (a === 'overflow') {
+    if (!ex.signal.aborted) localReply(ex, 503, OVERFLOW_BODY, 'UO', { 'x-envoy-overloaded': 'true' });
+    return false;
+  }
+  whenDone(ex, () => a.release());
+  return true;
+}
+
+/** Outlier detection input and the endpoint's in-flight count for LEAST_REQUEST. */
+function track(cluster: UpstreamCluster | undefined, ep: Endpoint, r: TryResult, end: (() => void) | undefined): void {
+  if (cluster === undefined || end === undefined) return;
+  if (r.kind === 'response') {
+    r.res.once('close', end);
+    cluster.report(ep, outcomeOfStatus(r.res.statusCode ?? 0));
+    return;
+  }
+  end();
+  if (r.kind !== 'cancelled') cluster.report(ep, 'gateway-error');
 }
 
 /** Runs the tries; answers the exchange (streamed upstream response or a local reply). */
@@ -62,17 +108,22 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
   const perTryMs = retry?.perTryTimeoutMs ?? 0;
   const headers: HeaderMap = { ...plan.headers };
   applyHeaderOps(headers, backend?.requestHeaders);
+  const cluster = clusterFor(deps, plan, backend);
+  if (!(await admit(ex, cluster))) return;
   for (let attempt = 0; attempt < maxTries; attempt++) {
-    const ep = resolveEndpoint(deps, plan, backend);
+    const ep = resolveEndpoint(deps, plan, backend, cluster);
     if (ep === undefined) return localReply(ex, 503, 'no healthy upstream', 'UH');
     setDestination(ex, ep);
+    const end = cluster?.started(ep);
     const r = await sendOnce({
+      maxRequestsPerConnection: cluster?.maxRequestsPerConnection ?? 0,
       agent: deps.agents.agentFor(ep), host: ep.ip, port: ep.port, method: plan.method, path: plan.path,
       headers: headers as OutgoingHttpHeaders, body: plan.body, timeoutMs: perTryMs, signal: ex.signal,
       onBodyBytes: (n) => {
         ex.record.requestBytes += n;
       },
     });
+    track(cluster, ep, r, end);
     if (r.kind === 'cancelled') return;
     const grpc = r.kind === 'response' ? grpcStatusOf(r.res) : undefined;
     const last = attempt === maxTries - 1 || !Buffer.isBuffer(plan.body ?? Buffer.alloc(0));

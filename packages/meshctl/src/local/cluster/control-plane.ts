@@ -90,8 +90,11 @@ export interface ComponentPlan {
 }
 
 /**
- * Reuses a live, ready component; otherwise (re)starts it. A missing bundle is recorded as skipped with the
- * reason, never papered over.
+ * Reuses a live component, ready or not; starts it only when it is not running. A live but unready one is
+ * left alone like kubelet leaves a running container that fails readiness (only liveness restarts): ztunnel
+ * is unready while the node's CNI agent is down (no ZDS connection) and reconnects by itself once the agent
+ * is back, so starting a second one beside it would only die on the ports the first still holds. The caller
+ * waits for readiness. A missing bundle is recorded as skipped with the reason, never papered over.
  */
 export async function ensureComponent(
   net: LocalNetwork,
@@ -110,7 +113,7 @@ export async function ensureComponent(
     return undefined;
   }
   const old = st.components.find(same);
-  if (old && alive(old) && (await probe(net, old.node, old.readyUrl))) return old;
+  if (old && alive(old)) return old;
   st.components = st.components.filter((c) => !same(c));
   const rec = startComponent(net, spec);
   st.components.push(rec);

@@ -1,0 +1,70 @@
+// Per upstream cluster (host, subset, port: Envoy's outbound|port|subset|host) state the DestinationRule
+// traffic policy drives: the endpoint picker, outlier detection, connection pool limits and in-flight counts.
+// A cluster is rebuilt when its TrafficPolicy changes (a config push), as Envoy replaces the cluster.
+import type { waypoint } from '@mesh/api';
+import { EndpointPicker, endpointKey, lbPolicyOf, type PickInput } from './lb';
+import type { Endpoint } from './mesh-state';
+import { OutlierDetector, type UpstreamOutcome } from './outlier';
+import { ConnectionPoolLimiter } from './pool';
+
+export type TrafficPolicyLookup = (host: string, subset: string, port: number) => waypoint.TrafficPolicy | undefined;
+
+export class UpstreamCluster {
+  readonly picker: EndpointPicker;
+  readonly outlier: OutlierDetector | undefined;
+  readonly limiter: ConnectionPoolLimiter;
+  private readonly activeByEndpoint = new Map<string, number>();
+  private lastKeys: readonly string[] = [];
+
+  constructor(readonly name: string, readonly policy: waypoint.TrafficPolicy | undefined, now: () => number) {
+    this.picker = new EndpointPicker(lbPolicyOf(policy?.loadBalancer));
+    this.outlier = policy?.outlierDetection === undefined ? undefined : new OutlierDetector(policy.outlierDetection, now);
+    this.limiter = new ConnectionPoolLimiter(policy?.connectionPool);
+  }
+
+  get maxRequestsPerConnection(): number {
+    return this.policy?.connectionPool?.maxRequestsPerConnection ?? 0;
+  }
+
+  /** LB over the endpoints the outlier detector leaves; undefined = no healthy upstream. */
+  pick(eps: readonly Endpoint[], input: Omit<PickInput, 'active'>): Endpoint | undefined {
+    this.lastKeys = eps.map(endpointKey);
+    const usable = this.outlier === undefined ? eps : this.outlier.filter(eps, endpointKey);
+    return this.picker.pick(usable, { ...input, active: (ep) => this.activeByEndpoint.get(endpointKey(ep)) ?? 0 });
+  }
+
+  /** Counts an in-flight try on `ep`; the returned function ends it (LEAST_REQUEST input). */
+  started(ep: Endpoint): () => void {
+    const k = endpointKey(ep);
+    this.activeByEndpoint.set(k, (this.activeByEndpoint.get(k) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.activeByEndpoint.get(k) ?? 1) - 1;
+      if (n <= 0) this.activeByEndpoint.delete(k);
+      else this.activeByEndpoint.set(k, n);
+    };
+  }
+
+  report(ep: Endpoint, outcome: UpstreamOutcome): void {
+    this.outlier?.report(endpointKey(ep), outcome, this.lastKeys);
+  }
+}
+
+export class UpstreamClusters {
+  private readonly clusters = new Map<string, UpstreamCluster>();
+
+  constructor(private readonly lookup: TrafficPolicyLookup, private readonly now: () => number = Date.now) {}
+
+  get(host: string, subset: string, port: number): UpstreamCluster {
+    const name = `outbound|${port}|${subset}|${host}`;
+    const policy = this.lookup(host, subset, port);
+    let c = this.clusters.get(name);
+    if (c === undefined || c.policy !== policy) {
+      c = new UpstreamCluster(name, policy, this.now);
+      this.clusters.set(name, c);
+    }
+    return c;
+  }
+}
