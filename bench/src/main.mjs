@@ -9,6 +9,7 @@ import { summarizeL4 } from './l4-summary.mjs';
 import { pendingTargets } from './pending.mjs';
 import { runControlPlane, CP_SIZES } from './cp.mjs';
 import { renderCp, summarizeCp } from './cp-report.mjs';
+import { CNI_SIZES, renderCni, runCni } from './cni.mjs';
 import { renderL4, writeSection } from './report.mjs';
 import { cleanupAll, cleanupAllSync } from './sys.mjs';
 
@@ -94,6 +95,13 @@ export async function main(repoRoot, argv) {
           const result = await runControlPlane({ repoRoot, sizes, log });
           const summary = summarizeCp(result);
           return { result, summary, md: renderCp({ result, summary, machine: results.machine, command, date }) };
+        });
+        continue;
+      }
+      if (target === 'cni') {
+        await runTarget(target, results, opts, repoRoot, log, async () => {
+          const result = await runCni({ repoRoot, sizes: CNI_SIZES[opts.smoke ? 'smoke' : 'full'] });
+          return { result, summary: { p50Ms: result.result.p50Ms, p99Ms: result.result.p99Ms }, md: renderCni({ result, machine: results.machine, command, date }) };
         });
         continue;
       }
