@@ -35,6 +35,7 @@ import {
   podNetns,
   switchNetns,
 } from './names';
+import { podProcessVictims } from './pod-processes';
 import {
   NETNS_RUN_DIR,
   killProcesses,
@@ -260,8 +261,9 @@ export class LocalNetwork {
 
   private async removePodLocked(pod: PodState): Promise<void> {
     const owner = podOwner(pod);
-    const tracked = this.st.processes.filter((p) => p.owner === owner);
-    await killProcesses([...tracked, ...snapshot(pidsInNetns([pod.netns]))]);
+    const own = this.st.processes.filter((p) => p.owner === owner);
+    const others = this.st.processes.filter((p) => p.owner !== owner);
+    await killProcesses(podProcessVictims({ netns: pod.netns, own, others }));
     await deletePodLinks(this.st.nodes.find((n) => n.name === pod.node), pod);
     await deleteNetns([pod.netns]);
     removeNetnsEtc(pod.netns);
