@@ -31,6 +31,11 @@ export const istiodConfig = defineConfig({
   PILOT_DEBOUNCE_AFTER: duration('100ms', 'quiet time before a config change is pushed'),
   PILOT_DEBOUNCE_MAX: duration('10s', 'longest a change waits under continuous churn'),
   PROCESS_METRICS: bool(true, 'export Node.js process metrics on /metrics'),
+  POD_NAME: str('', 'this istiod\'s pod name: its identity in leader-election Leases (empty = host name)'),
+  LEADER_LEASE_DURATION: duration('30s', 'Kubernetes mode: leader Lease duration (Istio: 30s); only leaders write ConfigMaps and status'),
+  LEADER_RENEW_DEADLINE: duration('15s', 'Kubernetes mode: a leader that cannot renew for this long stops writing'),
+  LEADER_RETRY_PERIOD: duration('5s', 'Kubernetes mode: how often the Lease is acquired or renewed'),
+  KUBE_IGNORED_RESOURCES: list([], 'Kubernetes mode: resource plurals not to watch (e.g. endpointslices where only discovery.k8s.io/v1beta1 is served)'),
   LOG_LEVEL: enumOf(LOG_LEVELS, 'info', 'log level'),
 });
 
