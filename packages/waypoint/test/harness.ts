@@ -41,11 +41,18 @@ export interface Pod {
   echo: http.Server;
   /** Behaviour per path, set by tests. */
   failuresLeft: Map<string, number>;
+  /** Every request the pod's server received (method, path, host, body). */
+  requests: { method: string; path: string; host: string; body: string }[];
 }
 
-function echoServer(pod: string, failuresLeft: Map<string, number>): http.Server {
+type Requests = Pod['requests'];
+
+function echoServer(pod: string, failuresLeft: Map<string, number>, requests: Requests): http.Server {
   return http.createServer((req, res) => {
     const path = req.url ?? '/';
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => requests.push({ method: req.method ?? '', path, host: req.headers.host ?? '', body: Buffer.concat(chunks).toString() }));
     const left = failuresLeft.get(path) ?? 0;
     if (left > 0) {
       failuresLeft.set(path, left - 1);
@@ -67,7 +74,8 @@ export async function startPods(names: string[], seen: SeenConnect[]): Promise<{
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const failuresLeft = new Map<string, number>();
-    const echo = echoServer(name, failuresLeft);
+    const requests: Requests = [];
+    const echo = echoServer(name, failuresLeft, requests);
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
     const echoPort = (echo.address() as AddressInfo).port;
     const hbone = createHboneServer({
@@ -82,7 +90,7 @@ export async function startPods(names: string[], seen: SeenConnect[]): Promise<{
     const ip = `127.0.0.${i + 2}`;
     const addr = await hbone.listen({ host: ip, port: hbonePort });
     hbonePort = addr.port;
-    pods.push({ name, ip, hbone, echo, failuresLeft });
+    pods.push({ name, ip, hbone, echo, failuresLeft, requests });
   }
   return {
     pods, hbonePort,
@@ -138,16 +146,22 @@ export class Client {
   }
 
   /** One HTTP/1.1 request over a fresh tunnel; resolves status, headers and body. */
-  async get(authority: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  get(authority: string, path: string, headers: http.OutgoingHttpHeaders = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return this.request(authority, 'GET', path, headers);
+  }
+
+  /** Like get, with a method and an optional body (streamed: no content-length unless given). */
+  async request(authority: string, method: string, path: string, headers: http.OutgoingHttpHeaders = {}, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
     const tunnel = await this.tunnel(authority);
     return new Promise((resolve, reject) => {
-      const req = http.request({ createConnection: () => tunnel as net.Socket, path, headers: { host: 'reviews.default.svc.cluster.local', ...headers } }, (res) => {
+      const req = http.request({ createConnection: () => tunnel as net.Socket, method, path, headers: { host: 'reviews.default.svc.cluster.local', ...headers } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
         res.on('error', reject);
       });
       req.on('error', reject);
+      if (body !== undefined) req.write(body);
       req.end();
     });
   }

@@ -14,6 +14,7 @@ import type { TunnelContext } from './context';
 import { localReply, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange';
 import { decideFault } from './fault';
 import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
+import { Mirrors, sampledMirrors, teeBody } from './mirror';
 import { forward, type ProxyDeps } from './proxy';
 import { identityFacts, sourceFacts } from './peers';
 
@@ -25,6 +26,8 @@ export interface HandlerDeps extends ProxyDeps {
   readonly logger: Logger;
   /** JWKS resolution for RequestAuthentication (a fresh cache per handler when absent). */
   readonly jwtKeys?: KeySets;
+  /** Request mirroring (a bounded instance per handler when absent). */
+  readonly mirrors?: Mirrors;
 }
 
 /** What RequestAuthentication established for a request (absent fields = no valid token). */
@@ -110,7 +113,7 @@ async function authenticate(keys: KeySets, ex: Exchange, authority: string): Pro
 }
 
 export function createRequestHandler(base: HandlerDeps): RequestHandler {
-  const deps: HandlerDeps = base.jwtKeys === undefined ? { ...base, jwtKeys: new KeySets() } : base;
+  const deps: HandlerDeps = { ...base, jwtKeys: base.jwtKeys ?? new KeySets(), mirrors: base.mirrors ?? new Mirrors(base) };
   return (req, res, ctx) => {
     const ex = newExchange(req, res, ctx, deps);
     handle(deps, ex).catch((err: unknown) => {
@@ -157,11 +160,26 @@ async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, a
   }
   const headers = upstreamHeaders(req, rewriteAuthority(route, authority), ex.ctx);
   applyHeaderOps(headers, route.requestHeaders);
-  const body = await requestBody(ex, (route.retries?.attempts ?? 0) > 0);
-  if (body === 'too-large') return localReply(ex, 413, 'Payload Too Large', '-');
+  const read = await requestBody(ex, (route.retries?.attempts ?? 0) > 0);
+  if (read === 'too-large') return localReply(ex, 413, 'Payload Too Large', '-');
   const path = rewriteTarget(route, matchIndex, req.url ?? '/');
+  const body = mirror(deps, ex, route, { method: req.method ?? 'GET', path, headers, port: ex.ctx.target.port }, read);
   const run = forward(deps, ex, { route, method: req.method ?? 'GET', path, headers, port: ex.ctx.target.port, body, sourceIp: ex.ctx.sourceIp });
   return withRouteTimeout(ex, route.timeoutMs, run);
+}
+
+/** Fires the route's sampled mirrors; returns the body the main request should send (teed when streamed). */
+function mirror(deps: HandlerDeps, ex: Exchange, route: waypoint.Route, m: { method: string; path: string; headers: HeaderMap; port: number }, body: Buffer | Readable | undefined): Buffer | Readable | undefined {
+  if (deps.mirrors === undefined || route.mirrors.length === 0) return body;
+  const chosen = sampledMirrors(route, deps.rand ?? Math.random);
+  if (chosen.length === 0) return body;
+  if (body === undefined || Buffer.isBuffer(body)) {
+    deps.mirrors.fire(chosen, { ...m, headers: { ...m.headers }, body: Promise.resolve(body) });
+    return body;
+  }
+  const { main, copy } = teeBody(body, RETRY_BODY_LIMIT_BYTES);
+  deps.mirrors.fire(chosen, { ...m, headers: { ...m.headers }, body: copy });
+  return main;
 }
 
 async function forwardToWorkload(deps: HandlerDeps, ex: Exchange, authority: string): Promise<void> {
