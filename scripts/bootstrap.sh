@@ -44,5 +44,11 @@ if [ -f packages/netns/binding.gyp ]; then
   npm run --silent build:native -w @mesh/netns >/dev/null
 fi
 
+# CNI agent: mesh-netns-exec, one process per pod netns operation instead of one nsenter per command.
+if [ -f packages/cni/native-plugin/netns-exec.c ]; then
+  say "building the CNI netns helper (@mesh/cni)"
+  npm run --silent build:native-plugin -w @mesh/cni >/dev/null
+fi
+
 say "building all packages"
 npx nx run-many -t build --outputStyle=static >/dev/null

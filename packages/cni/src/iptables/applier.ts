@@ -1,7 +1,7 @@
 import { detectIptablesBackend, type IptablesBackend } from './backend';
 import { resolveInPodConfig, type InPodRedirectionConfig } from './config';
 import type { IpFamily } from './constants';
-import { resolveNetnsPath } from './exec';
+import { resolveNetnsPath, withNetnsSession } from './exec';
 import { buildHostProbeRuleSet, HOST_OWNED_CHAINS } from './host-rules';
 import { buildInPodRuleSet, INPOD_OWNED_CHAINS } from './inpod-rules';
 import {
@@ -38,6 +38,10 @@ export async function applyInPodRedirection(
   const cfg = resolveInPodConfig(config);
   const path = resolveNetnsPath(netns);
   const bin = await detectIptablesBackend();
+  return withNetnsSession(path, () => applyInNetns(path, cfg, bin.backend));
+}
+
+async function applyInNetns(path: string, cfg: InPodRedirectionConfig, backend: IptablesBackend): Promise<RedirectionApplyResult> {
   const families: IpFamily[] = cfg.enableIpv6 ? ['v4', 'v6'] : ['v4'];
   const saves = families.map((f) => saveTables(path, f));
   // Rejections are observed below; keep them from surfacing as unhandled while routing runs first.
@@ -55,7 +59,7 @@ export async function applyInPodRedirection(
     await rollbackRouting(path, routing.done);
     throw applied.error;
   }
-  return { backend: bin.backend, families, changedTables: applied.done.flatMap((a) => a.changedTables) };
+  return { backend, families, changedTables: applied.done.flatMap((a) => a.changedTables) };
 }
 
 async function rollbackRouting(path: string, changes: readonly RoutingChange[]): Promise<void> {
@@ -77,10 +81,12 @@ async function settleAll<T>(steps: Promise<T>[]): Promise<{ done: T[]; error: un
  */
 export async function removeInPodRedirection(netns: string): Promise<void> {
   const path = resolveNetnsPath(netns);
-  await removeRuleSet(path, 'v4', INPOD_OWNED_CHAINS);
-  await removeRuleSet(path, 'v6', INPOD_OWNED_CHAINS);
-  await removeInPodRouting(path, 'v4');
-  await removeInPodRouting(path, 'v6');
+  await withNetnsSession(path, async () => {
+    await removeRuleSet(path, 'v4', INPOD_OWNED_CHAINS);
+    await removeRuleSet(path, 'v6', INPOD_OWNED_CHAINS);
+    await removeInPodRouting(path, 'v4');
+    await removeInPodRouting(path, 'v6');
+  });
 }
 
 /**

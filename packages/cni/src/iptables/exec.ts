@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CniRedirectionError } from './errors';
+import { netnsExecHelper, NetnsExecSession } from './netns-session';
 
 /** Upper bound for one iptables/ip invocation; they normally finish in milliseconds. */
 export const NETNS_COMMAND_TIMEOUT_MS = 10_000;
@@ -61,7 +62,35 @@ export function resolveNetnsPath(netns: string): string {
   return path;
 }
 
+const sessions = new Map<string, { readonly session: NetnsExecSession; refs: number }>();
+
+/**
+ * Runs `fn` with one mesh-netns-exec helper serving every runInNetns(netnsPath) call it makes: one
+ * spawn from the agent per pod operation instead of one nsenter per command (the CNI ADD latency
+ * budget). Without the helper binary, runInNetns keeps spawning nsenter; behaviour is the same.
+ */
+export async function withNetnsSession<T>(netnsPath: string, fn: () => Promise<T>): Promise<T> {
+  const helper = netnsExecHelper();
+  if (helper === undefined) return fn();
+  let s = sessions.get(netnsPath);
+  if (!s) {
+    s = { session: new NetnsExecSession(helper, netnsPath, NETNS_COMMAND_TIMEOUT_MS), refs: 0 };
+    sessions.set(netnsPath, s);
+  }
+  s.refs++;
+  try {
+    return await fn();
+  } finally {
+    if (--s.refs === 0) {
+      sessions.delete(netnsPath);
+      s.session.close();
+    }
+  }
+}
+
 /** Runs argv inside the network namespace at `netnsPath` (undefined = the current one). */
 export function runInNetns(netnsPath: string | undefined, argv: readonly string[], stdin?: string): Promise<CommandResult> {
+  const session = netnsPath === undefined ? undefined : sessions.get(netnsPath)?.session;
+  if (session) return session.run(argv, stdin);
   return runCommand(netnsPath === undefined ? argv : ['nsenter', `--net=${netnsPath}`, ...argv], stdin);
 }
