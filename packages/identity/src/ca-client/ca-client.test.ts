@@ -2,13 +2,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Server, ServerCredentials } from '@grpc/grpc-js';
+import { credentials, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { addGrpcService, create, IstioCertificateResponseSchema, IstioCertificateService, type IstioCertificateRequest } from '@mesh/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateAuthority } from '../ca/authority';
 import { parseCsr } from '../pki/csr';
 import { makeIdentity, parseSpiffeId } from '../spiffe/identity';
-import { createCaClient } from './ca-client';
+import { createCaClient, readTokenFile } from './ca-client';
 
 const ca = CertificateAuthority.selfSigned();
 const seen: { req: IstioCertificateRequest; headers: Record<string, unknown> }[] = [];
@@ -22,9 +22,16 @@ beforeAll(async () => {
   addGrpcService(server, IstioCertificateService, {
     createCertificate: (call, cb) => {
       seen.push({ req: call.request, headers: call.metadata.getMap() });
-      const requested = String(call.request.metadata?.['ImpersonatedIdentity']);
+      // Like istiod: no bearer token -> UNAUTHENTICATED; no impersonation -> the CSR's own identity.
+      if (call.metadata.get('authorization').length === 0) {
+        cb({ code: status.UNAUTHENTICATED, details: 'authenticate failure: no bearer token' });
+        return;
+      }
+      const csr = parseCsr(call.request.csr);
+      const impersonated = call.request.metadata?.['ImpersonatedIdentity'];
+      const requested = impersonated === undefined ? (csr.uriSans[0] ?? '') : String(impersonated);
       const identity = mode === 'honest' ? parseSpiffeId(requested) : makeIdentity('cluster.local', 'evil', 'sa');
-      const issued = ca.issueWorkloadCert({ identity, publicKey: parseCsr(call.request.csr).publicKey });
+      const issued = ca.issueWorkloadCert({ identity, publicKey: csr.publicKey });
       cb(null, create(IstioCertificateResponseSchema, { certChain: issued.certChainPem }));
     },
   });
@@ -69,5 +76,44 @@ describe('createCaClient', () => {
       c.close();
       mode = 'honest';
     }
+  });
+
+  it('with impersonate: false sends no ImpersonatedIdentity (a proxy asking for its own identity) and the default TTL', async () => {
+    const c = createCaClient({ address: `127.0.0.1:${port}`, credentials: credentials.createInsecure(), token: 't', impersonate: false, requestedTtlS: 600 });
+    try {
+      const got = await c.fetchCertificate(makeIdentity('cluster.local', 'gw', 'waypoint'));
+      expect(got.certChainPem).toHaveLength(1);
+    } finally {
+      c.close();
+    }
+    const last = seen[seen.length - 1];
+    expect(last?.req.metadata).toEqual({});
+    expect(last?.req.validityDuration).toBe(600n);
+  });
+
+  it('tolerates a missing token file: no authorization header, so the CA answers UNAUTHENTICATED; a later token is used', async () => {
+    const tokenFile = join(dir, 'late-token');
+    const c = createCaClient({ address: `127.0.0.1:${port}`, credentials: credentials.createInsecure(), tokenFile, clusterId: 'east' });
+    const id = makeIdentity('cluster.local', 'ns1', 'sa1');
+    try {
+      await expect(c.fetchCertificate(id)).rejects.toMatchObject({ code: status.UNAUTHENTICATED, details: expect.stringContaining('no bearer token') });
+      expect(seen[seen.length - 1]?.headers).not.toHaveProperty('authorization');
+      writeFileSync(tokenFile, 'mounted\n');
+      await c.fetchCertificate(id);
+      expect(seen[seen.length - 1]?.headers['authorization']).toBe('Bearer mounted');
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('readTokenFile', () => {
+  it('trims the token, and gives undefined for a missing or empty file', () => {
+    const file = join(dir, 'rt');
+    expect(readTokenFile(file)).toBeUndefined();
+    writeFileSync(file, '  \n');
+    expect(readTokenFile(file)).toBeUndefined();
+    writeFileSync(file, 'jwt\n');
+    expect(readTokenFile(file)).toBe('jwt');
   });
 });

@@ -19,10 +19,20 @@ export interface CaClientOptions {
   address: string;
   /** TLS credentials; or give `rootCertPem` to trust istiod's root (/var/run/secrets/istio/root-cert.pem). */
   credentials?: ChannelCredentials;
-  rootCertPem?: string;
-  /** Static bearer token, or a file re-read on every call so a rotated projected token is used. */
+  rootCertPem?: string | Buffer;
+  /**
+   * Static bearer token, or a file re-read on every call so a rotated projected token is used. A missing
+   * token file sends no authorization header (see readTokenFile), so istiod's UNAUTHENTICATED says why.
+   */
   token?: string;
   tokenFile?: string;
+  /**
+   * Send ImpersonatedIdentity (default true): a node agent (ztunnel) asks for its pods' identities. False for a
+   * proxy requesting its OWN identity (pilot-agent, waypoint): istiod only lets node agents impersonate.
+   */
+  impersonate?: boolean;
+  /** validity_duration asked for when a call gives no ttlS (ztunnel/pilot-agent: SECRET_TTL). */
+  requestedTtlS?: number;
   /** Sent as `clusterid` (ztunnel: ISTIO_META_CLUSTER_ID). */
   clusterId?: string;
   /** Extra headers (ztunnel: CA_HEADER_*). */
@@ -64,8 +74,8 @@ export function createCaClient(options: CaClientOptions): CaClient {
     const response = await client.createCertificate(
       {
         csr: request.csrPem,
-        validityDuration: BigInt(callOptions.ttlS ?? DEFAULT_REQUESTED_TTL_S),
-        metadata: { [IMPERSONATED_IDENTITY_KEY]: spiffe },
+        validityDuration: BigInt(callOptions.ttlS ?? options.requestedTtlS ?? DEFAULT_REQUESTED_TTL_S),
+        metadata: options.impersonate === false ? {} : { [IMPERSONATED_IDENTITY_KEY]: spiffe },
       },
       { metadata: metadataOf(options), deadline: Date.now() + timeoutMs },
     );
@@ -87,14 +97,29 @@ export function createCaClient(options: CaClientOptions): CaClient {
   };
 }
 
-function tlsCredentials(rootCertPem: string | undefined): ChannelCredentials {
+function tlsCredentials(rootCertPem: string | Buffer | undefined): ChannelCredentials {
   if (rootCertPem === undefined) throw new TypeError('createCaClient needs `credentials` or `rootCertPem`');
   return grpcCredentials.createSsl(Buffer.from(rootCertPem));
 }
 
+/**
+ * A projected service-account token, read on every call because the kubelet rotates it. A missing or
+ * unreadable file yields undefined rather than throwing: the caller then sends no authorization header and
+ * istiod's UNAUTHENTICATED answer tells the operator the token is absent (as ztunnel/pilot-agent behave
+ * before the kubelet has mounted the token).
+ */
+export function readTokenFile(file: string): string | undefined {
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    return token === '' ? undefined : token;
+  } catch {
+    return undefined;
+  }
+}
+
 function metadataOf(o: CaClientOptions): Metadata {
   const md = new Metadata();
-  const token = o.tokenFile !== undefined ? readFileSync(o.tokenFile, 'utf8').trim() : o.token;
+  const token = o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : o.token;
   if (token !== undefined && token !== '') md.set('authorization', `Bearer ${token}`);
   if (o.clusterId !== undefined && o.clusterId !== '') md.set('clusterid', o.clusterId);
   for (const [k, v] of Object.entries(o.extraHeaders ?? {})) md.set(k.toLowerCase(), v);
