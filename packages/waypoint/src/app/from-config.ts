@@ -2,7 +2,7 @@
 // delta xDS feeding the Address state and this waypoint's WaypointConfig.
 import fs from 'node:fs';
 import type { Logger } from '@mesh/core';
-import { createCaFetch } from './ca';
+import { createCaClient } from '@mesh/identity';
 import { grpcTarget, type WaypointEnv } from './config';
 import { WaypointApp } from './waypoint-app';
 import { createWaypointXds } from './xds';
@@ -17,13 +17,15 @@ export function waypointFromConfig(cfg: WaypointEnv, logger: Logger): Configured
   const rootPem = readPem(cfg.ROOT_CERT, 'ROOT_CERT');
   const caTarget = grpcTarget(cfg.CA_ADDRESS, cfg.CA_SERVER_NAME);
   const xdsTarget = grpcTarget(cfg.XDS_ADDRESS, cfg.XDS_SERVER_NAME);
-  const ca = createCaFetch({
-    target: caTarget.target, serverName: caTarget.serverName, rootCertPem: rootPem, tokenFile: cfg.TOKEN_FILE,
-    clusterId: cfg.ISTIO_META_CLUSTER_ID, ttlMs: cfg.SECRET_TTL,
+  // Like pilot-agent: the waypoint asks for its OWN identity, authenticated by its own token, so no
+  // ImpersonatedIdentity (istiod lets only node agents such as ztunnel impersonate).
+  const ca = createCaClient({
+    address: caTarget.target, serverName: caTarget.serverName, rootCertPem: rootPem, tokenFile: cfg.TOKEN_FILE,
+    clusterId: cfg.ISTIO_META_CLUSTER_ID, requestedTtlS: Math.floor(cfg.SECRET_TTL / 1000), impersonate: false,
   });
   const app = new WaypointApp({
     identity: { trustDomain: cfg.TRUST_DOMAIN, namespace: cfg.POD_NAMESPACE, serviceAccount: cfg.SERVICE_ACCOUNT },
-    fetchCertificate: ca.fetch,
+    fetchCertificate: ca.createCertificate,
     listen: { host: cfg.HBONE_ADDR, port: cfg.HBONE_PORT },
     upstreamHbonePort: cfg.UPSTREAM_HBONE_PORT,
     endpoints: {

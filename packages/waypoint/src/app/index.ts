@@ -2,5 +2,4 @@ export { WaypointApp, CERT_WAIT_TIMEOUT_MS, type WaypointAppOptions } from './wa
 export { waypointConfig, grpcTarget, type WaypointEnv } from './config';
 export { waypointFromConfig, type ConfiguredWaypoint } from './from-config';
 export { createWaypointXds, waypointNodeId, type WaypointXdsOptions, type WaypointXdsSink } from './xds';
-export { createCaFetch, type CaFetchOptions } from './ca';
 export { RootCertUnreadableError } from './errors';

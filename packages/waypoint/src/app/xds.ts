@@ -1,10 +1,8 @@
 // xDS for the waypoint: delta ADS subscribing istio.workload.Address (endpoints and identities) and this
 // project's mesh.waypoint.v1.WaypointConfig, keeping only the resource "<namespace>/<gateway name>".
-import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import { ADDRESS_TYPE_URL, unpackAddress, unpackWaypointConfig, WAYPOINT_CONFIG_TYPE_URL, type Address, type WaypointConfig } from '@mesh/api';
 import type { Logger } from '@mesh/core';
-import { DeltaXdsClient, type XdsTypeHandler, type XdsUpdate } from '@mesh/xds-client';
-import { readToken } from './ca';
+import { DeltaXdsClient, proxyNode, proxyNodeId, xdsConnectionOptions, type XdsTypeHandler, type XdsUpdate } from '@mesh/xds-client';
 
 export interface WaypointXdsSink {
   applyAddresses(updates: readonly { name: string; resource: Address }[], removed: readonly string[]): void;
@@ -28,7 +26,7 @@ export interface WaypointXdsOptions {
 
 /** Istio's node id for a waypoint proxy (router type, as `proxy waypoint` runs). */
 export function waypointNodeId(o: Pick<WaypointXdsOptions, 'instanceIp' | 'podName' | 'podNamespace'>): string {
-  return `waypoint~${o.instanceIp}~${o.podName}.${o.podNamespace}~${o.podNamespace}.svc.cluster.local`;
+  return proxyNodeId('waypoint', o);
 }
 
 export function createWaypointXds(o: WaypointXdsOptions, sink: WaypointXdsSink): DeltaXdsClient {
@@ -47,24 +45,16 @@ export function createWaypointXds(o: WaypointXdsOptions, sink: WaypointXdsSink):
     },
   };
   return new DeltaXdsClient({
-    address: o.target,
-    credentials: o.insecure ? grpcCredentials.createInsecure() : grpcCredentials.createSsl(o.rootCertPem),
-    channelOptions: o.insecure ? {} : { 'grpc.ssl_target_name_override': o.serverName, 'grpc.default_authority': o.serverName },
-    metadata: (): Record<string, string> => {
-      const token = readToken(o.tokenFile);
-      return token ? { authorization: `Bearer ${token}`, clusterid: o.clusterId } : { clusterid: o.clusterId };
-    },
-    node: {
-      id: waypointNodeId(o),
-      metadata: {
-        fields: {
-          NAME: { kind: { case: 'stringValue', value: o.podName } },
-          NAMESPACE: { kind: { case: 'stringValue', value: o.podNamespace } },
-          INSTANCE_IPS: { kind: { case: 'stringValue', value: o.instanceIp } },
-          CLUSTER_ID: { kind: { case: 'stringValue', value: o.clusterId } },
-        },
-      },
-    },
+    ...xdsConnectionOptions({
+      address: o.target, rootCertPem: o.rootCertPem, serverName: o.serverName, tokenFile: o.tokenFile,
+      clusterId: o.clusterId, insecure: o.insecure === true,
+    }),
+    node: proxyNode(waypointNodeId(o), {
+      NAME: o.podName,
+      NAMESPACE: o.podNamespace,
+      INSTANCE_IPS: o.instanceIp,
+      CLUSTER_ID: o.clusterId,
+    }),
     types: [addressType as XdsTypeHandler<unknown>, configType as XdsTypeHandler<unknown>],
     logger: o.logger,
   });

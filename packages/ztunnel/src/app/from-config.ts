@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import { AuthorizationSchema, toJson, workload, WorkloadSchema } from '@mesh/api';
 import type { Logger } from '@mesh/core';
+import { createCaClient } from '@mesh/identity';
 import { MeshState } from '../state/index';
-import { createCaFetch } from './ca';
 import { grpcTarget, type ZtunnelConfig } from './config';
 import { meshAuthorizer, meshDecider, meshInboundResolver } from './decisions';
 import { RootCertUnreadableError } from './errors';
@@ -23,9 +23,10 @@ export function ztunnelFromConfig(cfg: ZtunnelConfig, logger: Logger, onExit?: (
   const state = new MeshState();
   const xdsTarget = grpcTarget(cfg.XDS_ADDRESS, cfg.XDS_SERVER_NAME);
   const caTarget = grpcTarget(cfg.CA_ADDRESS, cfg.CA_SERVER_NAME);
-  const ca = createCaFetch({
-    target: caTarget.target, serverName: caTarget.serverName, rootCertPem: rootPem, tokenFile: cfg.TOKEN_FILE,
-    clusterId: cfg.ISTIO_META_CLUSTER_ID, ttlMs: cfg.SECRET_TTL,
+  // Z:src/identity/caclient.rs: ztunnel impersonates each pod's identity (ImpersonatedIdentity).
+  const ca = createCaClient({
+    address: caTarget.target, serverName: caTarget.serverName, rootCertPem: rootPem, tokenFile: cfg.TOKEN_FILE,
+    clusterId: cfg.ISTIO_META_CLUSTER_ID, requestedTtlS: Math.floor(cfg.SECRET_TTL / 1000), impersonate: true,
   });
   const xds = createXdsClient({
     target: xdsTarget.target, serverName: xdsTarget.serverName,
@@ -38,7 +39,7 @@ export function ztunnelFromConfig(cfg: ZtunnelConfig, logger: Logger, onExit?: (
     decide: meshDecider(state),
     resolveInbound: meshInboundResolver(state),
     authorize: meshAuthorizer(state),
-    fetchCertificate: ca.fetch,
+    fetchCertificate: ca.createCertificate,
     zdsPath: cfg.INPOD_UDS, trustDomain: cfg.TRUST_DOMAIN, network: cfg.NETWORK, nodeName: cfg.NODE_NAME,
     packetMark: cfg.PACKET_MARK, portReuse: cfg.INPOD_PORT_REUSE, ipv6Enabled: cfg.IPV6_ENABLED,
     drainDeadlineMs: cfg.CONNECTION_TERMINATION_DEADLINE,

@@ -2,7 +2,6 @@ export { ZtunnelApp } from './ztunnel-app';
 export type { AppState, ZtunnelAppOptions } from './ztunnel-app';
 export { ztunnelConfig, grpcTarget } from './config';
 export type { ZtunnelConfig } from './config';
-export { createCaFetch } from './ca';
 export { createXdsClient, nodeId } from './xds';
 export { meshAuthorizer, meshDecider, meshInboundResolver } from './decisions';
 export type { MeshDeciderOptions } from './decisions';

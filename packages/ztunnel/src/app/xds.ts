@@ -1,12 +1,10 @@
 // xDS wiring (Z:src/xds/client.rs): delta ADS, Address + Authorization, applied into the state store. On
 // disconnect the store keeps its last good state (the client reconnects with initial_resource_versions).
-import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import {
   ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, unpackAddress, unpackAuthorization, type Address, type Authorization,
 } from '@mesh/api';
 import type { Logger } from '@mesh/core';
-import { DeltaXdsClient, type XdsTypeHandler, type XdsUpdate } from '@mesh/xds-client';
-import { readToken } from './ca';
+import { DeltaXdsClient, proxyNode, proxyNodeId, xdsConnectionOptions, type XdsTypeHandler, type XdsUpdate } from '@mesh/xds-client';
 
 export interface XdsStateSink {
   applyAddresses(updates: readonly { name: string; resource: Address }[], removed: readonly string[]): void;
@@ -29,7 +27,7 @@ export interface XdsWiringOptions {
 }
 
 export function nodeId(o: Pick<XdsWiringOptions, 'instanceIp' | 'podName' | 'podNamespace'>): string {
-  return `ztunnel~${o.instanceIp}~${o.podName}.${o.podNamespace}~${o.podNamespace}.svc.cluster.local`;
+  return proxyNodeId('ztunnel', o);
 }
 
 export function createXdsClient(o: XdsWiringOptions, sink: XdsStateSink): DeltaXdsClient {
@@ -44,25 +42,17 @@ export function createXdsClient(o: XdsWiringOptions, sink: XdsStateSink): DeltaX
     apply: (u: readonly XdsUpdate<Authorization>[], removed) => sink.applyAuthorizations(u, removed),
   };
   return new DeltaXdsClient({
-    address: o.target,
-    credentials: o.insecure ? grpcCredentials.createInsecure() : grpcCredentials.createSsl(o.rootCertPem),
-    channelOptions: o.insecure ? {} : { 'grpc.ssl_target_name_override': o.serverName, 'grpc.default_authority': o.serverName },
-    metadata: (): Record<string, string> => {
-      const token = readToken(o.tokenFile);
-      return token ? { authorization: `Bearer ${token}`, clusterid: o.clusterId } : { clusterid: o.clusterId };
-    },
-    node: {
-      id: nodeId(o),
-      metadata: {
-        fields: {
-          NAME: { kind: { case: 'stringValue', value: o.podName } },
-          NAMESPACE: { kind: { case: 'stringValue', value: o.podNamespace } },
-          INSTANCE_IPS: { kind: { case: 'stringValue', value: o.instanceIp } },
-          NODE_NAME: { kind: { case: 'stringValue', value: o.nodeName } },
-          CLUSTER_ID: { kind: { case: 'stringValue', value: o.clusterId } },
-        },
-      },
-    },
+    ...xdsConnectionOptions({
+      address: o.target, rootCertPem: o.rootCertPem, serverName: o.serverName, tokenFile: o.tokenFile,
+      clusterId: o.clusterId, insecure: o.insecure === true,
+    }),
+    node: proxyNode(nodeId(o), {
+      NAME: o.podName,
+      NAMESPACE: o.podNamespace,
+      INSTANCE_IPS: o.instanceIp,
+      NODE_NAME: o.nodeName,
+      CLUSTER_ID: o.clusterId,
+    }),
     types: [addressType as XdsTypeHandler<unknown>, authzType as XdsTypeHandler<unknown>],
     logger: o.logger,
   });
