@@ -8,6 +8,8 @@ export const ISTIOD_GRPC_PORT = 15012;
 export const ISTIOD_READY_PORT = 8080;
 export const ZTUNNEL_READY_PORT = 15021;
 export const CNI_AGENT_READY_PORT = 8000;
+export const WAYPOINT_HBONE_PORT = 15008;
+export const WAYPOINT_READY_PORT = 15021;
 /** The istiod certificate's DNS SAN clients verify (ztunnel's default server-name for IP addresses). */
 export const ISTIOD_SERVER_NAME = 'istiod.istio-system.svc';
 export const ISTIO_NAMESPACE = 'istio-system';
@@ -128,5 +130,6 @@ export interface TokenEntry {
   namespace: string;
   serviceAccount: string;
   podName: string;
-  nodeName: string;
+  /** Set for ztunnels (node-bound, may impersonate); absent for waypoints, which request their own identity. */
+  nodeName?: string;
 }

@@ -16,6 +16,7 @@ import {
 } from './components';
 import { ClusterError } from './errors';
 import { clusterPaths, exists, nodePaths, type Bundles } from './paths';
+import { readWaypointTokens } from './waypoint-tokens';
 
 export const READY_TIMEOUT_MS = 45_000;
 const READY_POLL_MS = 250;
@@ -64,8 +65,11 @@ export function startComponent(net: LocalNetwork, spec: ComponentSpec): Componen
   return { name: spec.name, node: spec.node, pid, startTime, log: spec.log, readyUrl: spec.readyUrl };
 }
 
-/** Per-node ztunnel tokens in the file istiod reads; existing tokens are kept so running ztunnels stay valid. */
-export function ensureTokens(stateDir: string, nodes: readonly string[]): void {
+/**
+ * Per-node ztunnel tokens plus the waypoints' tokens in the file istiod reads; existing tokens are kept so
+ * running ztunnels and waypoints stay valid.
+ */
+export function ensureTokens(stateDir: string, nodes: readonly string[], extra: readonly TokenEntry[] = readWaypointTokens(stateDir)): void {
   const p = clusterPaths(stateDir);
   const entries: TokenEntry[] = nodes.map((node) => {
     const np = nodePaths(stateDir, node);
@@ -80,7 +84,7 @@ export function ensureTokens(stateDir: string, nodes: readonly string[]): void {
     return { token, namespace: ISTIO_NAMESPACE, serviceAccount: 'ztunnel', podName: ztunnelPodName(node), nodeName: node };
   });
   const tmp = `${p.tokensFile}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, stringify({ tokens: entries }), { mode: 0o600 });
+  fs.writeFileSync(tmp, stringify({ tokens: [...entries, ...extra] }), { mode: 0o600 });
   fs.renameSync(tmp, p.tokensFile);
 }
 

@@ -6,3 +6,15 @@ export { readManifestArgs, loadManifests } from './manifests';
 export { findRepoRoot, bundlesIn, clusterPaths, type Bundles } from './paths';
 export { ECHO_IMAGES, NETNS_ANNOTATION } from './workloads';
 export { ISTIOD_GRPC_PORT } from './components';
+export {
+  waypointGateway,
+  applyWaypointObjects,
+  listWaypointObjects,
+  deleteWaypointObjects,
+  WAYPOINT_FOR_VALUES,
+  DEFAULT_WAYPOINT_NAME,
+  type WaypointFor,
+  type WaypointInfo,
+} from './waypoint-objects';
+export { waypointPodName, waypointEnv } from './waypoint-runtime';
+export { ConfigDir } from './config-dir';

@@ -12,6 +12,8 @@ import { ClusterError } from './errors';
 import { bundlesIn, clusterPaths, findRepoRoot, type Bundles, type ClusterPaths } from './paths';
 import { containerAlive, type PodContext } from './pods';
 import { statusOf, type ClusterStatus } from './status';
+import { applyWaypointObjects, deleteWaypointObjects, listWaypointObjects, type WaypointApplyOptions, type WaypointApplyResult, type WaypointInfo } from './waypoint-objects';
+import { syncWaypoints, waitWaypointReady, waypointPodName, type WaypointRuntime } from './waypoint-runtime';
 
 export const DEFAULT_CLUSTER = 'mesh';
 export const DEFAULT_NODES = 2;
@@ -102,6 +104,7 @@ export class LocalCluster {
     st.cluster = this.cluster;
     await startControlPlane(this.net, st, this.bundles, this.paths.stateDir, () => this.saveState(st));
     this.saveState(st);
+    await this.syncWaypoints();
     return this.report(st);
   }
 
@@ -134,12 +137,49 @@ export class LocalCluster {
 
   async apply(objects: readonly MeshResource[]): Promise<ApplyResult[]> {
     this.requireUp();
-    return applyAll(this.context(), objects);
+    const r = await applyAll(this.context(), objects);
+    await this.syncWaypoints();
+    return r;
   }
 
   async delete(objects: readonly MeshResource[]): Promise<ApplyResult[]> {
     this.requireUp();
-    return deleteAll(this.context(), objects);
+    const r = await deleteAll(this.context(), objects);
+    await this.syncWaypoints();
+    return r;
+  }
+
+  /** Runs a waypoint pod for every istio-waypoint Gateway and stops those whose Gateway is gone. */
+  async syncWaypoints(): Promise<WaypointRuntime[]> {
+    const st = this.state;
+    const istiod = st.components.some((c) => c.name === 'istiod' && alive(c)) ? st.istiod : undefined;
+    return syncWaypoints(this.context(), istiod, this.bundles.waypoint);
+  }
+
+  /** `istioctl waypoint apply`: the Gateway (and namespace label), then its pod; `wait` waits for readiness. */
+  async applyWaypoint(o: WaypointApplyOptions & { wait?: boolean }): Promise<WaypointApplyResult & { runtime?: WaypointRuntime }> {
+    this.requireUp();
+    const r = applyWaypointObjects(this.config, o);
+    const runtime = (await this.syncWaypoints()).find((w) => `${w.namespace}/${w.name}` === r.gateway);
+    if (o.wait && runtime) await waitWaypointReady(this.context(), runtime);
+    return { ...r, ...(runtime ? { runtime } : {}) };
+  }
+
+  listWaypoints(namespace?: string): Array<WaypointInfo & { pod?: string; running: boolean }> {
+    this.requireUp();
+    this.net.reload();
+    return listWaypointObjects(this.config, namespace).map((w) => {
+      const pod = waypointPodName(w.namespace, w.name);
+      const running = containerAlive(this.net, w.namespace, pod);
+      return { ...w, ...(running ? { pod } : {}), running };
+    });
+  }
+
+  async deleteWaypoints(namespace: string, names: readonly string[]): Promise<Array<{ gateway: string; action: 'deleted' | 'not found' }>> {
+    this.requireUp();
+    const r = deleteWaypointObjects(this.config, namespace, names);
+    await this.syncWaypoints();
+    return r;
   }
 
   labelNamespace(name: string, set: Record<string, string>, remove: readonly string[]): Namespace {

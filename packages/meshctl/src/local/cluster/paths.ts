@@ -60,6 +60,7 @@ export interface Bundles {
   ztunnel: string;
   cniPlugin: string;
   cniAgent: string;
+  waypoint: string;
 }
 
 /** The bundles `tools/bundle.mjs` writes; a missing one means that component is skipped, never faked. */
@@ -73,6 +74,7 @@ export function bundlesIn(repoRoot: string): Bundles {
     ztunnel: dist('ztunnel', 'ztunnel'),
     cniPlugin: dist('cni', 'istio-cni'),
     cniAgent: dist('cni', 'cni-agent'),
+    waypoint: dist('waypoint', 'waypoint'),
   };
 }
 
