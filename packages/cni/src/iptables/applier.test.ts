@@ -150,6 +150,22 @@ describe.skipIf(!canUseKernel())('applyInPodRedirection / removeInPodRedirection
     }
   });
 
+  it('rolls the routing back when a routing write fails after taking effect', async () => {
+    // A real `ip` that applies its batch, then reports failure if the batch added the fwmark rule.
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-cni-fake-ip-'));
+    writeFileSync(join(dir, 'ip'), '#!/bin/sh\nin=$(cat)\nprintf "%s\\n" "$in" | /usr/sbin/ip "$@" || exit 1\ncase "$in" in *"rule add"*) echo "fake rule failure" >&2; exit 1;; esac\n');
+    chmodSync(join(dir, 'ip'), 0o755);
+    const oldPath = process.env['PATH'];
+    process.env['PATH'] = `${dir}:${oldPath ?? ''}`;
+    try {
+      await expect(applyInPodRedirection(pod, {})).rejects.toMatchObject({ code: 'CNI_ROUTING_FAILED', stderr: expect.stringContaining('fake rule failure') });
+    } finally {
+      process.env['PATH'] = oldPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(snapshot(pod)).toEqual(pristine);
+  });
+
   it('fails with CNI_NETNS_NOT_FOUND for a missing netns', async () => {
     await expect(applyInPodRedirection('/var/run/netns/mtest-does-not-exist', {})).rejects.toMatchObject({
       code: 'CNI_NETNS_NOT_FOUND',
