@@ -6,10 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { runL4, L4_SIZES } from './l4.mjs';
 import { summarizeL4 } from './l4-summary.mjs';
-import { pendingTargets } from './pending.mjs';
 import { runControlPlane, CP_SIZES } from './cp.mjs';
 import { renderCp, summarizeCp } from './cp-report.mjs';
 import { CNI_SIZES, renderCni, runCni } from './cni.mjs';
+import { L7_SIZES, runL7 } from './l7.mjs';
+import { renderL7, summarizeL7 } from './l7-report.mjs';
 import { renderL4, writeSection } from './report.mjs';
 import { cleanupAll, cleanupAllSync } from './sys.mjs';
 
@@ -86,7 +87,6 @@ export async function main(repoRoot, argv) {
   const date = new Date().toISOString();
   const command = `node tools/bench.mjs ${argv.join(' ')}`.trim();
   const results = { date, machine: machine(), command, smoke: opts.smoke, targets: {} };
-  const pending = pendingTargets(repoRoot);
   try {
     for (const target of opts.targets) {
       if (target === 'control-plane') {
@@ -98,16 +98,20 @@ export async function main(repoRoot, argv) {
         });
         continue;
       }
+      if (target === 'l7') {
+        await runTarget(target, results, opts, repoRoot, log, async () => {
+          const sizes = { ...L7_SIZES[opts.smoke ? 'smoke' : 'full'], ...(opts.rounds ? { rounds: opts.rounds } : {}) };
+          const result = await runL7({ repoRoot, sizes, log });
+          const summary = summarizeL7(result);
+          return { result, summary, md: renderL7({ result, summary, machine: results.machine, command, date }) };
+        });
+        continue;
+      }
       if (target === 'cni') {
         await runTarget(target, results, opts, repoRoot, log, async () => {
           const result = await runCni({ repoRoot, sizes: CNI_SIZES[opts.smoke ? 'smoke' : 'full'] });
           return { result, summary: { p50Ms: result.result.p50Ms, p99Ms: result.result.p99Ms }, md: renderCni({ result, machine: results.machine, command, date }) };
         });
-        continue;
-      }
-      if (target !== 'l4') {
-        results.targets[target] = pending[target]();
-        log(`${target}: not available yet: ${results.targets[target].reason}`);
         continue;
       }
       if (process.getuid?.() !== 0) {

@@ -86,7 +86,8 @@ export function requestRate(peer, { durationMs, connections, tmp }) {
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
     if (/Non-2xx|Socket errors/.test(out) && requests === 0) throw new Error(`wrk failed: ${out}`);
-    return { rps, requests, tool: 'wrk -t1' };
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+    return { rps, requests, non2xx, tool: 'wrk -t1' };
   });
 }
 
