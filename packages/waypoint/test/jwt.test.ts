@@ -13,6 +13,8 @@ const ISS = 'https://auth.example.com';
 let pods: Awaited<ReturnType<typeof startPods>>;
 let app: WaypointApp;
 let client: Client;
+const RATINGS = 'ratings.default.svc.cluster.local';
+let jwksFetches = 0;
 let priv: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 
 function sign(claims: Record<string, unknown>): Promise<string> {
@@ -25,17 +27,31 @@ beforeAll(async () => {
   const kp = await generateKeyPair('ES256');
   priv = kp.privateKey;
   const jwk: JWK = { ...(await exportJWK(kp.publicKey)), kid: 'k', alg: 'ES256' };
+  const jwksBody = JSON.stringify({ keys: [jwk] });
   const seen: SeenConnect[] = [];
   pods = await startPods(['reviews-a'], seen);
   app = new WaypointApp({
     identity: id('default', 'waypoint'), fetchCertificate: fetchFromTestCa, listen: { host: '127.0.0.1', port: 0 }, upstreamHbonePort: pods.hbonePort,
     logger: createLogger({ component: 'waypoint-test', level: 'silent' }),
+    // JWKS from jwks_uri through the injected fetch (no network needed).
+    jwks: {
+      fetch: (url) => {
+        jwksFetches++;
+        return Promise.resolve(url === `${ISS}/jwks` ? new Response(jwksBody, { headers: { 'content-type': 'application/json' } }) : new Response('', { status: 404 }));
+      },
+    },
   });
+  app.upstream.upsertService(service('ratings', '10.96.0.20'));
   app.upstream.upsertService(service('reviews', '10.96.0.10'));
-  app.upstream.upsertWorkload(podWorkload('reviews-a', '127.0.0.2', { [`default/${REVIEWS}`]: 9080 }));
+  app.upstream.upsertWorkload(podWorkload('reviews-a', '127.0.0.2', { [`default/${REVIEWS}`]: 9080, [`default/${RATINGS}`]: 9080 }));
   app.setConfig(waypointConfig({
     name: 'waypoint', namespace: 'default',
     services: [{
+      hostname: RATINGS, name: 'ratings', namespace: 'default', vips: ['10.96.0.20'], ports: [{ port: 80, targetPort: 9080 }],
+      routes: [{ name: 'default', backends: [{ hostname: RATINGS, port: 80, weight: 1 }] }],
+      jwtRules: [{ issuer: ISS, jwksUri: `${ISS}/jwks`, forwardOriginalToken: true }],
+      policies: [{ name: 'default/ratings-jwt', namespace: 'default', rules: [{ ...anyPrincipal, when: [{ key: 'request.auth.principal', values: [`${ISS}/bob`] }] }] }],
+    }, {
       hostname: REVIEWS, name: 'reviews', namespace: 'default', vips: ['10.96.0.10'], ports: [{ port: 80, targetPort: 9080 }],
       routes: [{ name: 'default', backends: [{ hostname: REVIEWS, port: 80, weight: 1 }] }],
       jwtRules: [{
@@ -62,6 +78,17 @@ afterAll(async () => {
 });
 
 describe('waypoint RequestAuthentication', () => {
+  it('verifies against a jwks_uri key set fetched once and cached, forwarding the original token', async () => {
+    const t = await sign({});
+    for (let i = 0; i < 3; i++) {
+      const r = await client.get('10.96.0.20:80', '/r', { authorization: `Bearer ${t}` });
+      expect(r.status).toBe(200);
+      expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers.authorization).toBe(`Bearer ${t}`);
+    }
+    expect(jwksFetches).toBe(1);
+    expect((await client.get('10.96.0.20:80', '/r')).status).toBe(403);
+  });
+
   it('forwards a request with a valid token, stripping it and passing the payload header', async () => {
     const r = await client.get(VIP, '/open/x', { authorization: `Bearer ${await sign({ groups: ['dev'] })}` });
     expect(r.status).toBe(200);

@@ -6,7 +6,7 @@ import { waypoint as wp, type MessageInitShape } from '@mesh/api';
 import { WaypointApp } from '../src/app/waypoint-app';
 import { Client, fetchFromTestCa, id, podWorkload, service, spiffe, startPods, waypointConfig, type SeenConnect } from './harness';
 
-const NAMES = ['cb', 'details', 'ratings', 'conn'] as const;
+const NAMES = ['cb', 'details', 'ratings', 'conn', 'sticky'] as const;
 const host = (n: string): string => `${n}.default.svc.cluster.local`;
 const vip = (i: number): string => `10.96.1.${i + 1}`;
 const authority = (n: (typeof NAMES)[number]): string => `${vip(NAMES.indexOf(n))}:80`;
@@ -23,6 +23,10 @@ const policies: PolicyInit[] = [
   { host: host('details'), outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50 } },
   { host: host('ratings'), loadBalancer: { policy: wp.LoadBalancer_Policy.CONSISTENT_HASH, consistentHash: { key: { case: 'header', value: 'x-user' } } } },
   { host: host('conn'), connectionPool: { maxRequestsPerConnection: 1 } },
+  {
+    host: host('sticky'),
+    loadBalancer: { policy: wp.LoadBalancer_Policy.CONSISTENT_HASH, consistentHash: { key: { case: 'cookie', value: 'affinity' }, cookiePath: '/', cookieTtlMs: 60_000 } },
+  },
 ];
 
 beforeAll(async () => {
@@ -87,6 +91,20 @@ describe('DestinationRule traffic policy', () => {
       owners.add([...seenPods][0]!);
     }
     expect(owners.size).toBe(2);
+  });
+
+  it('generates the affinity cookie when absent and sticks to one endpoint with it', async () => {
+    const first = await client.get(authority('sticky'), '/s');
+    const setCookie = first.headers['set-cookie']?.[0] ?? '';
+    expect(setCookie).toMatch(/^affinity="[0-9a-f]{16}"; Max-Age=60; Path=\/; HttpOnly$/);
+    const cookie = setCookie.split(';')[0]!;
+    const podsSeen = new Set([first.headers['x-pod']]);
+    for (let i = 0; i < 6; i++) {
+      const r = await client.get(authority('sticky'), '/s', { cookie });
+      expect(r.headers['set-cookie']).toBeUndefined();
+      podsSeen.add(r.headers['x-pod']);
+    }
+    expect(podsSeen.size).toBe(1);
   });
 
   it('opens a new upstream connection per request with maxRequestsPerConnection 1', async () => {

@@ -1,11 +1,12 @@
 // Forwarding with Envoy's router semantics: weighted backend chosen once per request, an endpoint per try
 // (round robin), retries on retriable outcomes within the attempt budget, per-try and whole-request timeouts
 // (504 "upstream request timeout"), 503 "no healthy upstream" when the backend has no endpoints.
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import { pickWeighted } from '../route/index';
-import { hashKeyFor, outcomeOfStatus, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
+import { affinityFor, outcomeOfStatus, type Affinity, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 import { localReply, type Exchange } from './exchange';
 import { sendOnce, type TryResult } from './forward';
 import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
@@ -58,14 +59,19 @@ function clusterFor(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.Weight
   return deps.clusters.get(backend.hostname, backend.subset, backend.port || plan.port);
 }
 
-function resolveEndpoint(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.WeightedBackend | undefined, cluster: UpstreamCluster | undefined): Endpoint | undefined {
+function affinityOf(plan: ForwardPlan, cluster: UpstreamCluster | undefined): Affinity | undefined {
+  const lb = cluster?.policy?.loadBalancer;
+  if (lb?.consistentHash === undefined) return undefined;
+  return affinityFor(lb, { headers: plan.headers, path: plan.path, sourceIp: plan.sourceIp }, () => randomBytes(8).toString('hex'));
+}
+
+function resolveEndpoint(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.WeightedBackend | undefined, cluster: UpstreamCluster | undefined, hashKey: string | undefined): Endpoint | undefined {
   if (plan.fixedEndpoint !== undefined) return plan.fixedEndpoint;
   if (backend === undefined) return undefined;
   const labels = backend.subset === '' ? undefined : backend.subsetLabels;
   const port = backend.port || plan.port;
   if (cluster === undefined) return deps.upstream.pickEndpoint(backend.hostname, port, labels);
   const eps = deps.upstream.endpoints(backend.hostname, port, labels);
-  const hashKey = hashKeyFor(cluster.policy?.loadBalancer, { headers: plan.headers, path: plan.path, sourceIp: plan.sourceIp });
   return cluster.pick(eps, { rand: deps.rand ?? Math.random, hashKey });
 }
 
@@ -110,8 +116,9 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
   applyHeaderOps(headers, backend?.requestHeaders);
   const cluster = clusterFor(deps, plan, backend);
   if (!(await admit(ex, cluster))) return;
+  const affinity = affinityOf(plan, cluster);
   for (let attempt = 0; attempt < maxTries; attempt++) {
-    const ep = resolveEndpoint(deps, plan, backend, cluster);
+    const ep = resolveEndpoint(deps, plan, backend, cluster, affinity?.hashKey);
     if (ep === undefined) return localReply(ex, 503, 'no healthy upstream', 'UH');
     setDestination(ex, ep);
     const end = cluster?.started(ep);
@@ -132,7 +139,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
       await sleep(retryBackoffMs(attempt, rand));
       continue;
     }
-    return answer(ex, r, plan.route, backend);
+    return answer(ex, r, plan.route, backend, affinity?.setCookie);
   }
 }
 
@@ -144,7 +151,7 @@ function setDestination(ex: Exchange, ep: Endpoint): void {
   });
 }
 
-function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: waypoint.WeightedBackend | undefined): void {
+function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: waypoint.WeightedBackend | undefined, setCookie?: string): void {
   if (r.kind === 'timeout') return localReply(ex, 504, 'upstream request timeout', 'UT');
   if (r.kind === 'connect-failure') {
     return localReply(ex, 503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'UF');
@@ -156,6 +163,7 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   const headers = forwardableHeaders(up.headers);
   applyHeaderOps(headers, route.responseHeaders);
   applyHeaderOps(headers, backend?.responseHeaders);
+  if (setCookie !== undefined) appendSetCookie(headers, setCookie);
   const status = up.statusCode ?? 502;
   ex.record.responseCode = status;
   const grpc = grpcStatusOf(up);
@@ -176,6 +184,11 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   });
   up.on('error', () => res.destroy());
   up.pipe(res as NodeJS.WritableStream);
+}
+
+function appendSetCookie(headers: HeaderMap, cookie: string): void {
+  const cur = headers['set-cookie'];
+  headers['set-cookie'] = cur === undefined ? [cookie] : [...(Array.isArray(cur) ? cur : [String(cur)]), cookie];
 }
 
 function sleep(ms: number): Promise<void> {

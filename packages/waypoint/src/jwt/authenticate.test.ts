@@ -97,6 +97,19 @@ describe('authenticateJwt', () => {
     expect(fetches).toBe(1);
   });
 
+  it('refetches jwks_uri once the refresh interval passed (picks up a rotated key)', async () => {
+    const remote = new KeySets({ refreshIntervalMs: 50 });
+    const r = rule({ jwks: '', jwksUri });
+    fetches = 0;
+    const auth = async (): Promise<string> => (await authenticateJwt(remote, [r], { headers: { authorization: `Bearer ${await token({})}` }, url: '/' })).kind;
+    expect(await auth()).toBe('verified');
+    expect(await auth()).toBe('verified');
+    expect(fetches).toBe(1);
+    await new Promise((res) => setTimeout(res, 80));
+    expect(await auth()).toBe('verified');
+    expect(fetches).toBe(2);
+  });
+
   it('bounds the JWKS fetch with a timeout (injected fetch that never answers)', async () => {
     const hanging = new KeySets({ fetch: () => new Promise<Response>(() => undefined), fetchTimeoutMs: 50 });
     const o = await authenticateJwt(hanging, [rule({ jwks: '', jwksUri: 'http://127.0.0.1:1/jwks' })], { headers: { authorization: `Bearer ${await token({})}` }, url: '/' });

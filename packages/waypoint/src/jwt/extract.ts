@@ -37,7 +37,7 @@ function cookieValue(headers: Headers, name: string): string | undefined {
   if (raw === undefined) return undefined;
   for (const part of raw.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 export { UpstreamState, DEFAULT_TRUST_DOMAIN, type UpstreamWorkload, type UpstreamService, type Endpoint, type PortMapping } from './mesh-state';
 export { HboneAgents, UPSTREAM_CONNECT_TIMEOUT_MS, type HboneAgentsOptions } from './hbone-agents';
 export { bytesToIp, canonicalIp, hostPort } from './ip';
-export { EndpointPicker, endpointKey, hash32, hashKeyFor, lbPolicyOf, RING_POINTS_PER_ENDPOINT, type LbPolicy, type PickInput } from './lb';
+export { affinityFor, EndpointPicker, endpointKey, hash32, hashKeyFor, lbPolicyOf, RING_POINTS_PER_ENDPOINT, type Affinity, type LbPolicy, type PickInput } from './lb';
 export { OutlierDetector, outcomeOfStatus, MAX_EJECTION_TIME_MS, type UpstreamOutcome } from './outlier';
 export { ConnectionPoolLimiter, type Admission } from './pool';
 export { UpstreamCluster, UpstreamClusters, type TrafficPolicyLookup } from './lb-clusters';

@@ -1,6 +1,6 @@
 import { create, waypoint } from '@mesh/api';
 import { describe, expect, it } from 'vitest';
-import { EndpointPicker, endpointKey, hashKeyFor, lbPolicyOf } from './lb';
+import { affinityFor, EndpointPicker, endpointKey, hashKeyFor, lbPolicyOf } from './lb';
 import type { Endpoint, UpstreamWorkload } from './mesh-state';
 
 function ep(i: number): Endpoint {
@@ -87,5 +87,12 @@ describe('EndpointPicker', () => {
     expect(hashKeyFor(lb({ case: 'queryParam', value: 'tenant' }), req)).toBe('t1');
     expect(hashKeyFor(lb({ case: 'sourceIp', value: true }), req)).toBe('10.1.1.1');
     expect(hashKeyFor(lb({ case: 'header', value: 'x-missing' }), req)).toBeUndefined();
+  });
+
+  it('generates a session affinity cookie only when the cookie is absent', () => {
+    const lb = create(waypoint.LoadBalancerSchema, { policy: waypoint.LoadBalancer_Policy.CONSISTENT_HASH, consistentHash: { key: { case: 'cookie', value: 'sid' } } });
+    const gen = affinityFor(lb, { headers: {}, path: '/' }, () => 'v1');
+    expect(gen).toEqual({ hashKey: 'v1', setCookie: 'sid="v1"; Path=/; HttpOnly' });
+    expect(affinityFor(lb, { headers: { cookie: 'sid="v1"' }, path: '/' }, () => 'other')).toEqual({ hashKey: 'v1' });
   });
 });

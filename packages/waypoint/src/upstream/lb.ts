@@ -130,9 +130,40 @@ export function hashKeyFor(
     case 'cookie': {
       for (const part of (header('cookie') ?? '').split(';')) {
         const eq = part.indexOf('=');
-        if (eq > 0 && part.slice(0, eq).trim() === k.value) return part.slice(eq + 1).trim();
+        if (eq > 0 && part.slice(0, eq).trim() === k.value) return unquote(part.slice(eq + 1).trim());
       }
       return undefined;
     }
   }
+}
+
+/** Cookie values may be quoted (RFC 6265 DQUOTE); Envoy compares the inner value. */
+function unquote(v: string): string {
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+}
+
+export interface Affinity {
+  /** Hash key for the ring; undefined = no key (random pick). */
+  readonly hashKey: string | undefined;
+  /** Set-Cookie value to return when the affinity cookie was generated for this request. */
+  readonly setCookie?: string;
+}
+
+/**
+ * The request's hash key; for a cookie policy without the cookie, Envoy generates one (hashing on it now) and
+ * returns it with Set-Cookie so the client sticks from its next request on (Max-Age from the TTL, none = session).
+ */
+export function affinityFor(
+  lb: waypoint.LoadBalancer | undefined,
+  req: Parameters<typeof hashKeyFor>[1],
+  newValue: () => string,
+): Affinity {
+  const hashKey = hashKeyFor(lb, req);
+  const ch = lb?.consistentHash;
+  if (hashKey !== undefined || ch?.key.case !== 'cookie') return { hashKey };
+  const value = newValue();
+  const attrs = [`${ch.key.value}="${value}"`];
+  if (ch.cookieTtlMs > 0) attrs.push(`Max-Age=${Math.max(1, Math.floor(ch.cookieTtlMs / 1000))}`);
+  attrs.push(`Path=${ch.cookiePath || '/'}`, 'HttpOnly');
+  return { hashKey: value, setCookie: attrs.join('; ') };
 }
