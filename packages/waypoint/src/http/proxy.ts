@@ -117,30 +117,46 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
   const cluster = clusterFor(deps, plan, backend);
   if (!(await admit(ex, cluster))) return;
   const affinity = affinityOf(plan, cluster);
-  for (let attempt = 0; attempt < maxTries; attempt++) {
-    const ep = resolveEndpoint(deps, plan, backend, cluster, affinity?.hashKey);
-    if (ep === undefined) return localReply(ex, 503, 'no healthy upstream', 'UH');
-    setDestination(ex, ep);
-    const end = cluster?.started(ep);
-    const r = await sendOnce({
-      maxRequestsPerConnection: cluster?.maxRequestsPerConnection ?? 0,
-      agent: deps.agents.agentFor(ep), host: ep.ip, port: ep.port, method: plan.method, path: plan.path,
-      headers: headers as OutgoingHttpHeaders, body: plan.body, timeoutMs: perTryMs, signal: ex.signal,
-      onBodyBytes: (n) => {
-        ex.record.requestBytes += n;
-      },
-    });
-    track(cluster, ep, r, end);
-    if (r.kind === 'cancelled') return;
-    const grpc = r.kind === 'response' ? grpcStatusOf(r.res) : undefined;
-    const last = attempt === maxTries - 1 || !Buffer.isBuffer(plan.body ?? Buffer.alloc(0));
-    if (!last && isRetriable(retry, outcomeOf(r, grpc))) {
-      if (r.kind === 'response') r.res.resume();
-      await sleep(retryBackoffMs(attempt, rand));
-      continue;
+  let releaseRetry: (() => void) | undefined;
+  try {
+    for (let attempt = 0; attempt < maxTries; attempt++) {
+      const ep = resolveEndpoint(deps, plan, backend, cluster, affinity?.hashKey);
+      if (ep === undefined) return localReply(ex, 503, 'no healthy upstream', 'UH');
+      const r = await tryOnce(deps, ex, plan, { ep, cluster, headers, perTryMs });
+      if (r.kind === 'cancelled') return;
+      const grpc = r.kind === 'response' ? grpcStatusOf(r.res) : undefined;
+      const last = attempt === maxTries - 1 || !Buffer.isBuffer(plan.body ?? Buffer.alloc(0));
+      if (!last && isRetriable(retry, outcomeOf(r, grpc))) {
+        releaseRetry?.();
+        // Envoy's max_retries circuit breaker: without a retry slot the current outcome is the answer.
+        releaseRetry = cluster === undefined ? () => undefined : cluster.startRetry();
+        if (releaseRetry !== undefined) {
+          if (r.kind === 'response') r.res.resume();
+          await sleep(retryBackoffMs(attempt, rand));
+          continue;
+        }
+      }
+      return answer(ex, r, plan.route, backend, affinity?.setCookie);
     }
-    return answer(ex, r, plan.route, backend, affinity?.setCookie);
+  } finally {
+    releaseRetry?.();
   }
+}
+
+async function tryOnce(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan, t: { ep: Endpoint; cluster: UpstreamCluster | undefined; headers: HeaderMap; perTryMs: number }): Promise<TryResult> {
+  const { ep, cluster } = t;
+  setDestination(ex, ep);
+  const end = cluster?.started(ep);
+  const r = await sendOnce({
+    maxRequestsPerConnection: cluster?.maxRequestsPerConnection ?? 0,
+    agent: deps.agents.agentFor(ep), host: ep.ip, port: ep.port, method: plan.method, path: plan.path,
+    headers: t.headers as OutgoingHttpHeaders, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal,
+    onBodyBytes: (n) => {
+      ex.record.requestBytes += n;
+    },
+  });
+  track(cluster, ep, r, end);
+  return r;
 }
 
 function setDestination(ex: Exchange, ep: Endpoint): void {

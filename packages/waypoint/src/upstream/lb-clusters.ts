@@ -15,6 +15,7 @@ export class UpstreamCluster {
   readonly limiter: ConnectionPoolLimiter;
   private readonly activeByEndpoint = new Map<string, number>();
   private lastKeys: readonly string[] = [];
+  private retriesInFlight = 0;
 
   constructor(readonly name: string, readonly policy: waypoint.TrafficPolicy | undefined, now: () => number) {
     this.picker = new EndpointPicker(lbPolicyOf(policy?.loadBalancer));
@@ -45,6 +46,23 @@ export class UpstreamCluster {
       if (n <= 0) this.activeByEndpoint.delete(k);
       else this.activeByEndpoint.set(k, n);
     };
+  }
+
+  /** A slot under connectionPool maxRetries (concurrent retries in the cluster), or undefined when full. */
+  startRetry(): (() => void) | undefined {
+    const max = this.policy?.connectionPool?.maxRetries ?? 0;
+    if (max > 0 && this.retriesInFlight >= max) return undefined;
+    this.retriesInFlight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.retriesInFlight--;
+    };
+  }
+
+  get activeRetries(): number {
+    return this.retriesInFlight;
   }
 
   report(ep: Endpoint, outcome: UpstreamOutcome): void {
