@@ -2,26 +2,23 @@
 // project's mesh.waypoint.v1.WaypointConfig, keeping only the resource "<namespace>/<gateway name>".
 import { ADDRESS_TYPE_URL, unpackAddress, unpackWaypointConfig, WAYPOINT_CONFIG_TYPE_URL, type Address, type WaypointConfig } from '@mesh/api';
 import type { Logger } from '@mesh/core';
-import { DeltaXdsClient, proxyNode, proxyNodeId, xdsConnectionOptions, type XdsTypeHandler, type XdsUpdate } from '@mesh/xds-client';
+import {
+  DeltaXdsClient, proxyNode, proxyNodeId, xdsConnectionOptions, type ProxyNodeIdentity, type XdsConnectionConfig, type XdsTypeHandler,
+  type XdsUpdate,
+} from '@mesh/xds-client';
 
 export interface WaypointXdsSink {
   applyAddresses(updates: readonly { name: string; resource: Address }[], removed: readonly string[]): void;
   setConfig(config: WaypointConfig | undefined): void;
 }
 
-export interface WaypointXdsOptions {
+/** Connection (root cert, server name, token file, clusterid, `insecure` for tests) and pod identity, plus: */
+export interface WaypointXdsOptions extends Omit<XdsConnectionConfig, 'address'>, ProxyNodeIdentity {
+  /** istiod's xDS `host:port`. */
   target: string;
-  serverName: string;
-  rootCertPem: Buffer;
-  tokenFile: string;
-  clusterId: string;
-  instanceIp: string;
-  podName: string;
-  podNamespace: string;
   /** "<namespace>/<name>" of this waypoint's Gateway. */
   configName: string;
   logger: Logger;
-  insecure?: boolean;
 }
 
 /** Istio's node id for a waypoint proxy (router type, as `proxy waypoint` runs). */
@@ -45,10 +42,7 @@ export function createWaypointXds(o: WaypointXdsOptions, sink: WaypointXdsSink):
     },
   };
   return new DeltaXdsClient({
-    ...xdsConnectionOptions({
-      address: o.target, rootCertPem: o.rootCertPem, serverName: o.serverName, tokenFile: o.tokenFile,
-      clusterId: o.clusterId, insecure: o.insecure === true,
-    }),
+    ...xdsConnectionOptions({ ...o, address: o.target }),
     node: proxyNode(waypointNodeId(o), {
       NAME: o.podName,
       NAMESPACE: o.podNamespace,

@@ -4,26 +4,22 @@ import {
   ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, unpackAddress, unpackAuthorization, type Address, type Authorization,
 } from '@mesh/api';
 import type { Logger } from '@mesh/core';
-import { DeltaXdsClient, proxyNode, proxyNodeId, xdsConnectionOptions, type XdsTypeHandler, type XdsUpdate } from '@mesh/xds-client';
+import {
+  DeltaXdsClient, proxyNode, proxyNodeId, xdsConnectionOptions, type ProxyNodeIdentity, type XdsConnectionConfig, type XdsTypeHandler,
+  type XdsUpdate,
+} from '@mesh/xds-client';
 
 export interface XdsStateSink {
   applyAddresses(updates: readonly { name: string; resource: Address }[], removed: readonly string[]): void;
   applyAuthorizations(updates: readonly { name: string; resource: Authorization }[], removed: readonly string[]): void;
 }
 
-export interface XdsWiringOptions {
+/** Connection (root cert, server name, token file, clusterid, `insecure` for tests) and pod identity, plus: */
+export interface XdsWiringOptions extends Omit<XdsConnectionConfig, 'address'>, ProxyNodeIdentity {
+  /** istiod's xDS `host:port`. */
   target: string;
-  serverName: string;
-  rootCertPem: Buffer;
-  tokenFile: string;
-  clusterId: string;
-  instanceIp: string;
-  podName: string;
-  podNamespace: string;
   nodeName: string;
   logger: Logger;
-  /** Plaintext gRPC (tests only). */
-  insecure?: boolean;
 }
 
 export function nodeId(o: Pick<XdsWiringOptions, 'instanceIp' | 'podName' | 'podNamespace'>): string {
@@ -42,10 +38,7 @@ export function createXdsClient(o: XdsWiringOptions, sink: XdsStateSink): DeltaX
     apply: (u: readonly XdsUpdate<Authorization>[], removed) => sink.applyAuthorizations(u, removed),
   };
   return new DeltaXdsClient({
-    ...xdsConnectionOptions({
-      address: o.target, rootCertPem: o.rootCertPem, serverName: o.serverName, tokenFile: o.tokenFile,
-      clusterId: o.clusterId, insecure: o.insecure === true,
-    }),
+    ...xdsConnectionOptions({ ...o, address: o.target }),
     node: proxyNode(nodeId(o), {
       NAME: o.podName,
       NAMESPACE: o.podNamespace,
