@@ -11,6 +11,13 @@ import { canUseKernel, createNetns, deleteNetns } from '../iptables/netns.test-h
 const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REPO_ROOT = join(PKG_DIR, '..', '..');
 const BUNDLE = join(PKG_DIR, 'dist', 'istio-cni.mjs');
+const NATIVE = join(PKG_DIR, 'native-plugin', 'build', 'istio-cni');
+
+// The same cases against the Node plugin (the reference) and the native build (native-plugin/istio-cni.c).
+const IMPLEMENTATIONS = [
+  { name: 'node', argv: [process.execPath, BUNDLE], build: [join(REPO_ROOT, 'tools', 'bundle.mjs'), 'cni'] },
+  { name: 'native', argv: [NATIVE], build: [join(PKG_DIR, 'scripts', 'build-native-plugin.mjs')] },
+] as const;
 
 const PREV_RESULT = {
   cniVersion: '1.0.0',
@@ -32,10 +39,11 @@ interface Run {
   json: Record<string, unknown> | undefined;
 }
 
-/** Execs the bundled plugin the way a container runtime does: env + stdin in, stdout + exit code out. */
-function runPluginBinary(env: Record<string, string>, stdin: string): Promise<Run> {
+/** Execs the plugin the way a container runtime does: env + stdin in, stdout + exit code out. */
+function execPlugin(argv: readonly string[], env: Record<string, string>, stdin: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const [file = '', ...args] = argv;
+    const child = spawn(file, args, { env: { PATH: process.env['PATH'] ?? '', ...env } });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.on('error', reject);
@@ -52,7 +60,8 @@ function runPluginBinary(env: Record<string, string>, stdin: string): Promise<Ru
   });
 }
 
-describe('istio-cni plugin executable', () => {
+describe.each(IMPLEMENTATIONS)('istio-cni plugin executable ($name)', (impl) => {
+  const runPluginBinary = (env: Record<string, string>, stdin: string) => execPlugin(impl.argv, env, stdin);
   let runDir = '';
   let netnsPath = '';
   let netnsName: string | undefined;
@@ -85,7 +94,7 @@ describe('istio-cni plugin executable', () => {
   });
 
   beforeAll(async () => {
-    await promisify(execFile)(process.execPath, [join(REPO_ROOT, 'tools', 'bundle.mjs'), 'cni'], { cwd: REPO_ROOT });
+    await promisify(execFile)(process.execPath, [...impl.build], { cwd: REPO_ROOT });
     runDir = mkdtempSync(join(tmpdir(), 'mesh-cni-plugin-'));
     if (canUseKernel()) {
       netnsName = createNetns('plugin');
