@@ -97,11 +97,12 @@ function jwtRulesOf(ctx: TunnelContext): readonly JwtRule[] {
 }
 
 /** jwt_authn: 401 for a bad token (Envoy's body and WWW-Authenticate), else the auth facts; edits headers. */
-async function authenticate(keys: KeySets, ex: Exchange, authority: string): Promise<RequestAuth | 'rejected'> {
+async function authenticate(deps: HandlerDeps, keys: KeySets, ex: Exchange, authority: string): Promise<RequestAuth | 'rejected'> {
   const req = ex.req;
   const r = await authenticateJwt(keys, jwtRulesOf(ex.ctx), { headers: req.headers, url: req.url ?? '/' });
   if (r.kind === 'missing') return {};
   if (r.kind === 'failed') {
+    deps.logger.debug({ code: r.error.code, cause: r.error.cause instanceof Error ? r.error.cause.message : undefined }, 'JWT rejected');
     const realm = `http://${authority}${(req.url ?? '/').split('?')[0] ?? '/'}`;
     localReply(ex, 401, r.error.message, '-', { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` });
     return 'rejected';
@@ -128,7 +129,7 @@ async function handle(deps: HandlerDeps, ex: Exchange): Promise<void> {
   const target = req.url ?? '/';
   if (!normalizePathBase(target.split('?')[0] ?? '/').ok) return localReply(ex, 400, 'Bad Request', 'DPE');
   const authority = authorityOf(req, ctx);
-  const auth = deps.jwtKeys === undefined ? {} : await authenticate(deps.jwtKeys, ex, authority);
+  const auth = deps.jwtKeys === undefined ? {} : await authenticate(deps, deps.jwtKeys, ex, authority);
   if (auth === 'rejected') return;
   const decision = authorizeHttp(policiesOf(ctx), {
     ...auth,

@@ -67,6 +67,8 @@ describe('authenticateJwt', () => {
       return o.kind === 'failed' ? o.error.message : o.kind;
     };
     expect(await fail(rule(), 'abc.def')).toBe(JWT_STATUS.malformed);
+    const expired = await authenticateJwt(keys, [rule()], { headers: { authorization: `Bearer ${await token({}, { exp: '-1m' })}` }, url: '/' });
+    expect(expired.kind === 'failed' ? expired.error.code : expired.kind).toBe('WAYPOINT_JWT_EXPIRED');
     expect(await fail(rule(), await token({}, { iss: 'https://other' }))).toBe(JWT_STATUS.unknownIssuer);
     expect(await fail(rule(), await token({}, { exp: '-10m' }))).toBe(JWT_STATUS.expired);
     expect(await fail(rule({ audiences: ['svc-a'] }), await token({ aud: 'svc-b' }))).toBe(JWT_STATUS.audience);

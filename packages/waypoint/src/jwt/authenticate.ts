@@ -40,18 +40,18 @@ function unverifiedIssuer(token: string): string {
 
 function mapJoseError(err: unknown): JwtAuthError {
   if (err instanceof JwtAuthError) return err;
-  if (err instanceof joseErrors.JWTExpired) return new JwtAuthError('expired');
+  if (err instanceof joseErrors.JWTExpired) return new JwtAuthError('expired', err);
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') return new JwtAuthError('audience');
-    if (err.claim === 'nbf') return new JwtAuthError('notYetValid');
-    if (err.claim === 'iss') return new JwtAuthError('unknownIssuer');
-    return new JwtAuthError('verification');
+    if (err.claim === 'aud') return new JwtAuthError('audience', err);
+    if (err.claim === 'nbf') return new JwtAuthError('notYetValid', err);
+    if (err.claim === 'iss') return new JwtAuthError('unknownIssuer', err);
+    return new JwtAuthError('verification', err);
   }
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return new JwtAuthError('noKey');
-  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return new JwtAuthError('fetchFailed');
-  if (err instanceof joseErrors.JOSEError) return new JwtAuthError('verification');
-  // Network errors from the JWKS fetch.
-  return new JwtAuthError('fetchFailed');
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return new JwtAuthError('noKey', err);
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return new JwtAuthError('fetchFailed', err);
+  if (err instanceof joseErrors.JOSEError) return new JwtAuthError('verification', err);
+  // Network errors from the JWKS fetch (jwks_uri unreachable, non-200).
+  return new JwtAuthError('fetchFailed', err);
 }
 
 function payloadSegment(token: string): string {

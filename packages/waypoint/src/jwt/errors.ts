@@ -1,3 +1,5 @@
+import { MeshError } from '@mesh/core';
+
 // Envoy jwt_authn's failure statuses (source/extensions/filters/http/jwt_authn and common/jwt status
 // strings): the body of the 401 an Istio RequestAuthentication answers for a present but bad token.
 export const JWT_STATUS = {
@@ -16,10 +18,12 @@ export const JWT_STATUS = {
 
 export type JwtFailureCode = keyof typeof JWT_STATUS;
 
-/** A present token that did not verify; `code` is stable, the message is Envoy's. */
-export class JwtAuthError extends Error {
-  constructor(readonly code: JwtFailureCode) {
-    super(JWT_STATUS[code]);
-    this.name = 'JwtAuthError';
+/**
+ * A present token that did not verify. `code` is stable (WAYPOINT_JWT_<REASON>), the message is Envoy's text
+ * (it becomes the 401 body), and `cause` keeps jose's detailed error for the operator's logs.
+ */
+export class JwtAuthError extends MeshError {
+  constructor(readonly reason: JwtFailureCode, cause?: unknown) {
+    super(`WAYPOINT_JWT_${reason.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, JWT_STATUS[reason], cause === undefined ? undefined : { cause });
   }
 }

@@ -48,8 +48,8 @@ export class KeySets {
     if (ks === undefined) {
       try {
         ks = createLocalJWKSet(JSON.parse(json) as JSONWebKeySet);
-      } catch {
-        ks = new JwtAuthError('badJwks');
+      } catch (err) {
+        ks = new JwtAuthError('badJwks', err);
       }
       this.byInline.set(json, ks);
     }
