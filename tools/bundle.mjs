@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installFile } from './install-file.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const app = process.argv[2];
@@ -47,5 +48,6 @@ for (const [name, entry] of Object.entries(entries)) {
 // Ship the native addon next to bundles that use @mesh/netns.
 const addon = path.join(repoRoot, 'packages', 'netns', 'build', 'Release', 'mesh_netns.node');
 if (pkg.dependencies?.['@mesh/netns'] && fs.existsSync(addon)) {
-  fs.copyFileSync(addon, path.join(outDir, 'mesh_netns.node'));
+  // Replaced by rename, never rewritten in place: running ztunnels and CNI agents have it mapped.
+  installFile(addon, path.join(outDir, 'mesh_netns.node'));
 }
