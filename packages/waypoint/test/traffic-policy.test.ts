@@ -6,7 +6,7 @@ import { waypoint as wp, type MessageInitShape } from '@mesh/api';
 import { WaypointApp } from '../src/app/waypoint-app';
 import { Client, fetchFromTestCa, id, podWorkload, service, spiffe, startPods, waypointConfig, type SeenConnect } from './harness';
 
-const NAMES = ['cb', 'details', 'ratings', 'conn', 'sticky'] as const;
+const NAMES = ['cb', 'details', 'ratings', 'conn', 'sticky', 'tcp'] as const;
 const host = (n: string): string => `${n}.default.svc.cluster.local`;
 const vip = (i: number): string => `10.96.1.${i + 1}`;
 const authority = (n: (typeof NAMES)[number]): string => `${vip(NAMES.indexOf(n))}:80`;
@@ -23,6 +23,10 @@ const policies: PolicyInit[] = [
   { host: host('details'), outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50 } },
   { host: host('ratings'), loadBalancer: { policy: wp.LoadBalancer_Policy.CONSISTENT_HASH, consistentHash: { key: { case: 'header', value: 'x-user' } } } },
   { host: host('conn'), connectionPool: { maxRequestsPerConnection: 1 } },
+  {
+    host: host('tcp'),
+    loadBalancer: { policy: wp.LoadBalancer_Policy.CONSISTENT_HASH, consistentHash: { key: { case: 'sourceIp', value: true } } },
+  },
   {
     host: host('sticky'),
     loadBalancer: { policy: wp.LoadBalancer_Policy.CONSISTENT_HASH, consistentHash: { key: { case: 'cookie', value: 'affinity' }, cookiePath: '/', cookieTtlMs: 60_000 } },
@@ -42,7 +46,7 @@ beforeAll(async () => {
   app.setConfig(waypointConfig({
     name: 'waypoint', namespace: 'default', trafficPolicies: policies,
     services: NAMES.map((n, i) => ({
-      hostname: host(n), name: n, namespace: 'default', vips: [vip(i)], ports: [{ port: 80, targetPort: 9080 }],
+      hostname: host(n), name: n, namespace: 'default', vips: [vip(i)], ports: [{ port: 80, targetPort: 9080, ...(n === 'tcp' ? { protocol: 'TCP' } : {}) }],
       routes: [{ name: n, backends: [{ hostname: host(n), port: 80, weight: 1 }] }],
     })),
   }));
@@ -104,6 +108,12 @@ describe('DestinationRule traffic policy', () => {
       expect(r.headers['set-cookie']).toBeUndefined();
       podsSeen.add(r.headers['x-pod']);
     }
+    expect(podsSeen.size).toBe(1);
+  });
+
+  it('applies the LB policy to opaque TCP too (consistent hash on the source IP)', async () => {
+    const podsSeen = new Set<unknown>();
+    for (let i = 0; i < 6; i++) podsSeen.add((await client.get(authority('tcp'), '/t')).headers['x-pod']);
     expect(podsSeen.size).toBe(1);
   });
 

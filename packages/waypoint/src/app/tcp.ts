@@ -6,21 +6,38 @@ import type { Logger } from '@mesh/core';
 import { authorizeHttp } from '../policy/index';
 import { pickWeighted } from '../route/index';
 import type { TunnelContext } from '../http/index';
-import type { Endpoint, HboneAgents, UpstreamState } from '../upstream/index';
+import { hashKeyFor, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 
 export interface TcpDeps {
   upstream: UpstreamState;
   agents: HboneAgents;
   logger: Logger;
+  /** DestinationRule cluster state: TCP uses the same LB and outlier detection as HTTP, as in Envoy. */
+  clusters?: UpstreamClusters;
 }
 
-function endpointFor(deps: TcpDeps, ctx: TunnelContext): Endpoint | undefined {
+interface Upstream {
+  ep: Endpoint;
+  cluster: UpstreamCluster | undefined;
+}
+
+function endpointFor(deps: TcpDeps, ctx: TunnelContext): Upstream | undefined {
   const t = ctx.target;
-  if (t.kind === 'workload') return { workload: t.workload, ip: t.ip, port: t.port };
+  if (t.kind === 'workload') return { ep: { workload: t.workload, ip: t.ip, port: t.port }, cluster: undefined };
   const route = t.entry.routes.routes[0]?.route;
   const backend = route === undefined ? undefined : pickWeighted(route.backends);
   const host = backend?.hostname ?? t.hostname;
-  return deps.upstream.pickEndpoint(host, backend?.port || t.port);
+  const port = backend?.port || t.port;
+  const subset = backend?.subset ?? '';
+  const labels = subset === '' ? undefined : backend?.subsetLabels;
+  const cluster = deps.clusters?.get(host, subset, port);
+  if (cluster === undefined) {
+    const ep = deps.upstream.pickEndpoint(host, port, labels);
+    return ep === undefined ? undefined : { ep, cluster };
+  }
+  const hashKey = hashKeyFor(cluster.policy?.loadBalancer, { headers: {}, path: '/', sourceIp: ctx.sourceIp });
+  const ep = cluster.pick(deps.upstream.endpoints(host, port, labels), { rand: Math.random, hashKey });
+  return ep === undefined ? undefined : { ep, cluster };
 }
 
 /**
@@ -36,14 +53,20 @@ export function proxyTcp(deps: TcpDeps, tunnel: Duplex, ctx: TunnelContext): voi
     ...(ctx.peerIdentity === undefined ? {} : { sourcePrincipal: ctx.peerIdentity }),
     ...(ctx.sourceIp === undefined ? {} : { sourceIp: ctx.sourceIp }),
   });
-  const ep = d.allow ? endpointFor(deps, ctx) : undefined;
-  if (ep === undefined) {
+  const picked = d.allow ? endpointFor(deps, ctx) : undefined;
+  if (picked === undefined) {
     tunnel.destroy();
     return;
   }
+  const { ep, cluster } = picked;
   deps.agents.openTunnel(ep).then(
-    (up) => bridge(tunnel, up),
+    (up) => {
+      cluster?.report(ep, 'success');
+      bridge(tunnel, up);
+    },
     (err: unknown) => {
+      // A connect failure is a locally originated gateway error for outlier detection.
+      cluster?.report(ep, 'gateway-error');
       deps.logger.debug({ err: err instanceof Error ? err.message : String(err), endpoint: ep.ip }, 'TCP upstream connect failed');
       tunnel.destroy();
     },
