@@ -105,6 +105,13 @@ describe('waypoint RequestAuthentication', () => {
     expect(r.headers['www-authenticate']).toMatch(/^Bearer realm="http:\/\/.*\/open\/x", error="invalid_token"$/);
   });
 
+  it('answers 403 with Envoy text for a token whose audience is not allowed', async () => {
+    const t = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k' }).setIssuer(ISS).setSubject('bob').setAudience('other').setExpirationTime('1h').sign(priv);
+    const r = await client.get(VIP, '/open/x', { authorization: `Bearer ${t}` });
+    expect(r.status).toBe(403);
+    expect(r.body).toBe('Audiences in Jwt are not allowed');
+  });
+
   it('lets a request without a token through to authorization, which denies it (403)', async () => {
     const r = await client.get(VIP, '/open/x');
     expect(r.status).toBe(403);

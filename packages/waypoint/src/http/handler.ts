@@ -103,6 +103,11 @@ async function authenticate(deps: HandlerDeps, keys: KeySets, ex: Exchange, auth
   if (r.kind === 'missing') return {};
   if (r.kind === 'failed') {
     deps.logger.debug({ code: r.error.code, cause: r.error.cause instanceof Error ? r.error.cause.message : undefined }, 'JWT rejected');
+    // Envoy's jwt_authn answers 403 for a disallowed audience and 401 (with WWW-Authenticate) otherwise.
+    if (r.error.reason === 'audience') {
+      localReply(ex, 403, r.error.message, '-');
+      return 'rejected';
+    }
     const realm = `http://${authority}${(req.url ?? '/').split('?')[0] ?? '/'}`;
     localReply(ex, 401, r.error.message, '-', { 'www-authenticate': `Bearer realm="${realm}", error="invalid_token"` });
     return 'rejected';
