@@ -23,12 +23,20 @@ interface Pending {
 
 let resolvedHelper: string | null | undefined;
 
-/** The mesh-netns-exec binary (native-plugin/netns-exec.c), or undefined when it is not built. */
+/**
+ * The mesh-netns-exec binary (native-plugin/netns-exec.c), or undefined when it is not built. Looked
+ * for in $MESH_NETNS_EXEC, beside this module or the entry script (a bundle in dist/ with the helper
+ * copied next to it), then in the package's native-plugin/build/ (source tree, bench scripts).
+ */
 export function netnsExecHelper(): string | undefined {
   if (resolvedHelper === undefined && process.env[NETNS_EXEC_ENV] === 'off') resolvedHelper = null;
   if (resolvedHelper === undefined) {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const candidates = [process.env[NETNS_EXEC_ENV], join(here, NETNS_EXEC_FILENAME), join(here, '..', '..', 'native-plugin', 'build', NETNS_EXEC_FILENAME)];
+    const dirs = [dirname(fileURLToPath(import.meta.url)), ...(process.argv[1] ? [dirname(process.argv[1])] : [])];
+    const candidates = [
+      process.env[NETNS_EXEC_ENV],
+      ...dirs.map((d) => join(d, NETNS_EXEC_FILENAME)),
+      ...dirs.flatMap((d) => [join(d, '..', 'native-plugin', 'build', NETNS_EXEC_FILENAME), join(d, '..', '..', 'native-plugin', 'build', NETNS_EXEC_FILENAME)]),
+    ];
     resolvedHelper = candidates.find((c): c is string => c !== undefined && c !== '' && existsSync(c)) ?? null;
   }
   return resolvedHelper ?? undefined;
