@@ -134,7 +134,7 @@ async function handle(deps: HandlerDeps, ex: Exchange): Promise<void> {
   const target = req.url ?? '/';
   if (!normalizePathBase(target.split('?')[0] ?? '/').ok) return localReply(ex, 400, 'Bad Request', 'DPE');
   const authority = authorityOf(req, ctx);
-  const auth = deps.jwtKeys === undefined ? {} : await authenticate(deps, deps.jwtKeys, ex, authority);
+  const auth = deps.jwtKeys === undefined || jwtRulesOf(ctx).length === 0 ? {} : await authenticate(deps, deps.jwtKeys, ex, authority);
   if (auth === 'rejected') return;
   const decision = authorizeHttp(policiesOf(ctx), {
     ...auth,

@@ -84,7 +84,9 @@ export class EndpointPicker {
 
   private byRing(eps: readonly Endpoint[], key: string): Endpoint | undefined {
     const byKey = new Map(eps.map((e) => [endpointKey(e), e]));
-    const signature = [...byKey.keys()].sort().join(',');
+    // The as-given order is a cheap cache key (the state lists endpoints in a stable order); the ring itself
+    // is built from the set, so another order yields the same mapping.
+    const signature = [...byKey.keys()].join(',');
     if (this.ring?.signature !== signature) this.ring = buildRing(signature, [...byKey.keys()]);
     const points = this.ring.points;
     const h = hash32(key);
