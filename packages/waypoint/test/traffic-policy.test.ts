@@ -83,6 +83,8 @@ describe('DestinationRule traffic policy', () => {
     for (let i = 0; i < 10; i++) after.push(await client.get(authority('details'), '/outlier'));
     expect(after.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(new Set(after.map((r) => r.headers['x-pod']))).toEqual(new Set(['pod-b']));
+    const dump = app.clusters.snapshot().find((c) => c.name === `outbound|80||${host('details')}`);
+    expect(dump?.ejected).toEqual(['127.0.0.2:9080']);
     pods.pods[0]!.failuresLeft.delete('/outlier');
   });
 

@@ -41,6 +41,8 @@ export class WaypointApp {
   readonly metrics: RequestMetrics;
   readonly certs: CertificateManager;
   readonly upstream = new UpstreamState();
+  /** DestinationRule-driven upstream clusters (LB, circuit breakers, outlier detection). */
+  readonly clusters: UpstreamClusters;
   readonly agents: HboneAgents;
   readonly listener: WaypointListener;
   readonly drain = new Drain();
@@ -64,8 +66,8 @@ export class WaypointApp {
       sourceIdentity: formatSpiffeId(opts.identity), secureContext,
       ...(opts.upstreamHbonePort === undefined ? {} : { hbonePort: opts.upstreamHbonePort }),
     });
-    const clusters = new UpstreamClusters((host, subset, port) => this.state?.trafficPolicy(host, subset, port));
-    const deps = { upstream: this.upstream, agents: this.agents, clusters, logger: this.logger.child({ component: 'proxy' }) };
+    this.clusters = new UpstreamClusters((host, subset, port) => this.state?.trafficPolicy(host, subset, port));
+    const deps = { upstream: this.upstream, agents: this.agents, clusters: this.clusters, logger: this.logger.child({ component: 'proxy' }) };
     this.listener = new WaypointListener({
       secureContext,
       trustDomain: opts.identity.trustDomain,
@@ -166,6 +168,7 @@ export class WaypointApp {
       config: this.state === undefined ? null : { name: this.state.config.name, namespace: this.state.config.namespace, services: [...this.state.byHost.keys()], problems: this.state.problems },
       services: [...this.upstream.allServices()],
       workloads: [...this.upstream.allWorkloads()].map((w) => ({ ...w, services: Object.fromEntries(w.services) })),
+      clusters: this.clusters.snapshot(),
     };
   }
 

@@ -4,4 +4,4 @@ export { bytesToIp, canonicalIp, hostPort } from './ip';
 export { affinityFor, EndpointPicker, endpointKey, hash32, hashKeyFor, lbPolicyOf, RING_POINTS_PER_ENDPOINT, type Affinity, type LbPolicy, type PickInput } from './lb';
 export { OutlierDetector, outcomeOfStatus, MAX_EJECTION_TIME_MS, type UpstreamOutcome } from './outlier';
 export { ConnectionPoolLimiter, type Admission } from './pool';
-export { UpstreamCluster, UpstreamClusters, type TrafficPolicyLookup } from './lb-clusters';
+export { UpstreamCluster, UpstreamClusters, type ClusterSnapshot, type TrafficPolicyLookup } from './lb-clusters';

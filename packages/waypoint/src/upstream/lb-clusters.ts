@@ -70,10 +70,27 @@ export class UpstreamCluster {
   }
 }
 
+export interface ClusterSnapshot {
+  readonly name: string;
+  readonly lb: string;
+  readonly inFlight: number;
+  readonly pending: number;
+  readonly retriesInFlight: number;
+  readonly ejected: readonly string[];
+}
+
 export class UpstreamClusters {
   private readonly clusters = new Map<string, UpstreamCluster>();
 
   constructor(private readonly lookup: TrafficPolicyLookup, private readonly now: () => number = Date.now) {}
+
+  /** Operator view of every cluster used so far (admin config dump). */
+  snapshot(): ClusterSnapshot[] {
+    return [...this.clusters.values()].map((c) => ({
+      name: c.name, lb: c.picker.policy, inFlight: c.limiter.inFlight, pending: c.limiter.queued,
+      retriesInFlight: c.activeRetries, ejected: c.outlier?.ejectedKeys() ?? [],
+    }));
+  }
 
   get(host: string, subset: string, port: number): UpstreamCluster {
     const name = `outbound|${port}|${subset}|${host}`;

@@ -33,6 +33,11 @@ export class OutlierDetector {
     return h !== undefined && h.ejectedUntilMs > this.now();
   }
 
+  /** Endpoint keys ejected right now (for the admin dump). */
+  ejectedKeys(): string[] {
+    return [...this.hosts.keys()].filter((k) => this.isEjected(k));
+  }
+
   /** Endpoints the LB may use: the non-ejected ones, or all of them below min_health_percent (panic). */
   filter<T>(eps: readonly T[], keyOf: (e: T) => string): readonly T[] {
     const healthy = eps.filter((e) => !this.isEjected(keyOf(e)));
