@@ -59,7 +59,8 @@ function echoServer(pod: string, failuresLeft: Map<string, number>, requests: Re
       res.writeHead(503).end('flaky');
       return;
     }
-    const delay = path.startsWith('/slow') ? 300 : 0;
+    // "/slow" answers after 300 ms, "/slow/<ms>" after <ms>.
+    const delay = path.startsWith('/slow') ? Number(/^\/slow\/(\d+)/.exec(path)?.[1] ?? 300) : 0;
     setTimeout(() => {
       const body = JSON.stringify({ pod, host: req.headers.host, path, method: req.method, headers: req.headers });
       res.writeHead(200, { 'content-type': 'application/json', 'x-pod': pod }).end(body);

@@ -62,7 +62,9 @@ afterAll(async () => {
 
 describe('DestinationRule traffic policy', () => {
   it('trips the circuit breaker above max connections + max pending (503, x-envoy-overloaded)', async () => {
-    const results = await Promise.all(Array.from({ length: 6 }, () => client.get(authority('cb'), '/slow')));
+    // 1 s upstream latency keeps the slot and the pending place taken while the other requests arrive, even on
+    // a loaded CI machine.
+    const results = await Promise.all(Array.from({ length: 8 }, () => client.get(authority('cb'), '/slow/1000')));
     const overflow = results.filter((r) => r.status === 503);
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(2);
     expect(overflow.length).toBeGreaterThanOrEqual(1);
