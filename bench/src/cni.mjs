@@ -1,3 +1,4 @@
+/* global process */
 // cni target: runs the CNI engineer's ADD-latency harness (packages/cni/bench/add-latency.mjs: plugin spawned
 // as a runtime does -> agent -> in-pod redirection -> ztunnel ack, real netns and iptables) and reports it
 // against the 50 ms p99 goal, with bare `node -e 0` startup measured by the same harness run as the floor.

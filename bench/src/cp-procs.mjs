@@ -1,3 +1,4 @@
+/* global fetch, performance, process */
 // Processes of the control-plane benchmark: the bundled istiod (tools/bundle.mjs istiod) and the client
 // load process (bench/src/cp-clients.ts bundled with esbuild), both registered for cleanup in sys.mjs.
 import { execFileSync } from 'node:child_process';

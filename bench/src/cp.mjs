@@ -1,3 +1,4 @@
+/* global performance, process */
 // control-plane target: the bundled istiod with synthetic state (directory config source) against real delta
 // xDS clients and CA callers in a separate process on loopback. See docs/performance.md for the method.
 import crypto from 'node:crypto';
@@ -124,7 +125,7 @@ export async function runControlPlane({ repoRoot, sizes, log }) {
     const pushes = (await pushesTotal(istiod)) - p0;
     cpu = { sync: syncCpu, churnIstiodUs: cpuMicros(pid) - c0, churnClientsUs: cpuMicros(clients.proc.child.pid) - k0, pushes };
   } finally {
-    clients.proc.child.connected && clients.proc.child.send({ type: 'stop' });
+    if (clients.proc.child.connected) clients.proc.child.send({ type: 'stop' });
     await sleep(300);
     await stopChild(clients.proc);
   }

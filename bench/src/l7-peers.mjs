@@ -1,3 +1,4 @@
+/* global process */
 // L7 contenders on loopback, all forwarding to one upstream nginx: HAProxy (mode http, nbthread 1), nginx
 // (proxy_pass with an upstream keepalive pool, 1 worker) and the waypoint path (front -> HBONE -> waypoint ->
 // HBONE -> back -> upstream, see waypoint-node.ts). Each resolves { name, port, procs, cpuProcs }.

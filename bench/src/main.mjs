@@ -1,3 +1,4 @@
+/* global process */
 // `npm run bench [-- l4|l7|control-plane|cni ...] [--smoke] [--rounds N] [--peers a,b] [--no-write]`
 // Measures this project and its peers in the same run, writes bench-results/<date>.json and the target's
 // section of docs/performance.md. Cleans up every process, netns and temp dir it made, also on Ctrl-C.

@@ -1,3 +1,4 @@
+/* global URL, process, setTimeout */
 // One L4 measurement against one peer: runs the load tool inside the peer's client netns and samples the
 // proxies' CPU (utime+stime) and RSS from /proc around it. Every tool run has a deadline.
 import fs from 'node:fs';

@@ -1,3 +1,4 @@
+/* global process */
 // The L4 contenders. Each peer exposes, for every upstream port, the address a client in its client netns
 // dials: the floor dials the server directly; the stunnel and HAProxy pairs dial their client-side proxy
 // on loopback (proxy A in the client netns, TLS 1.3 mTLS over the veth to proxy B in the server netns);

@@ -1,3 +1,4 @@
+/* global clearTimeout, process, setTimeout */
 // Process and namespace bookkeeping for the benchmarks: every child and netns is registered when created
 // and torn down by cleanupAll(), which the entry point runs on exit, failure, SIGINT and SIGTERM.
 import { execFileSync, spawn } from 'node:child_process';

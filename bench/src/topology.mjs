@@ -1,3 +1,4 @@
+/* global process */
 // Network namespaces for the L4 benchmark: a client netns and a server netns joined by a veth pair.
 // The plain pair carries the floor and the C peers; the pod pair gets Istio's in-pod redirection rules
 // (the CNI golden file), so the ztunnel pair runs in its real in-pod shape.

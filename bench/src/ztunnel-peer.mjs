@@ -1,3 +1,4 @@
+/* global process */
 // The ztunnel pair: bundles bench/src/ztunnel-node.ts with esbuild (as tools/bundle.mjs does for apps) and
 // starts one process per node, each serving one pod of the in-pod pod pair.
 import fs from 'node:fs';

@@ -1,3 +1,4 @@
+/* global Buffer, process */
 // Bulk sender (fallback when iperf3 is missing): `conns` connections write 128 KiB chunks as fast as the
 // path accepts them for durationMs; the byte count is what the kernel accepted, so it runs slightly ahead
 // of the receiver by the socket buffers. Usage: node bulk.mjs <host> <port> <durationMs> <conns>

@@ -1,3 +1,4 @@
+/* global Buffer, process */
 // New connections per second: `concurrency` loops, each opening a TCP connection, sending one HTTP/1.1
 // request with Connection: close and reading the response to EOF. Prints one JSON line.
 // Usage: node connrate.mjs <host> <port> <durationMs> <concurrency>

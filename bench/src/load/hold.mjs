@@ -1,3 +1,4 @@
+/* global process */
 // Opens `count` connections, proves each is tunnelled end to end with a one-byte echo, prints READY with
 // the count, then holds them idle until stdin closes or it is killed.
 // Usage: node hold.mjs <host> <port> <count>

@@ -1,3 +1,4 @@
+/* global Buffer */
 // Minimal keep-alive HTTP/1.1 client connection: one request in flight, fixed request bytes, responses
 // framed by Content-Length. Cheap enough that the load generator is not what is measured.
 import net from 'node:net';

@@ -1,3 +1,4 @@
+/* global process, setTimeout */
 // Request/response load. rate > 0: open loop at a constant rate; each request's latency is measured from
 // its SCHEDULED send time, so a stalled proxy is charged for the queue it causes (no coordinated omission).
 // rate = 0: closed loop, every connection sends its next request as soon as the previous one is answered.

@@ -1,3 +1,4 @@
+/* global Buffer, process */
 // Upstream servers for the server netns: an echo server (idle-connection test), a discard sink (bulk
 // fallback without iperf3), and a tiny HTTP server (only when nginx is not installed).
 // Usage: node servers.mjs <echoPort> <sinkPort> <httpPort|0> <bodyBytes>
