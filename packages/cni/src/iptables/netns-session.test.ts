@@ -1,8 +1,17 @@
+import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseKernel, createNetns, deleteNetns } from './netns.test-helper';
-import { netnsExecHelper, NetnsExecSession } from './netns-session';
+import { netnsExecHelper, NetnsExecSession, resetNetnsExecHelper } from './netns-session';
 
+// Build the helper when the checkout has not (scripts/bootstrap.sh normally does), so this always runs.
+if (netnsExecHelper() === undefined && canUseKernel()) {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'build-native-plugin.mjs');
+  execFileSync(process.execPath, [script], { stdio: 'ignore' });
+  resetNetnsExecHelper();
+}
 const helper = netnsExecHelper();
 
 describe.skipIf(!canUseKernel() || helper === undefined)('mesh-netns-exec session (real netns)', () => {
