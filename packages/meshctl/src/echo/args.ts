@@ -5,6 +5,8 @@ export interface EchoServerConfig {
   httpPort: number;
   /** Raw TCP echo; 0 disables. */
   tcpPort: number;
+  /** gRPC service mesh.echo.v1.Echo (plaintext HTTP/2); 0 disables. */
+  grpcPort: number;
   pod: string;
   namespace: string;
   version: string;
@@ -14,7 +16,12 @@ export interface EchoServerConfig {
 }
 
 export interface EchoClientConfig {
+  /** HTTP target; empty when `grpc` is set. */
   url: string;
+  /** gRPC target "host:port"; when set, calls mesh.echo.v1.Echo/Echo instead of HTTP GETs. */
+  grpc?: string;
+  /** gRPC request message. */
+  message: string;
   count: number;
   concurrency: number;
   http2: boolean;
@@ -25,6 +32,7 @@ export interface EchoClientConfig {
 
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_TCP_PORT = 9000;
+export const DEFAULT_GRPC_PORT = 7070;
 export const DEFAULT_CLIENT_TIMEOUT_MS = 5_000;
 export const MAX_CLIENT_COUNT = 100_000;
 
@@ -72,6 +80,7 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     host: str(flags, 'host', '0.0.0.0'),
     httpPort: num(flags, 'port', DEFAULT_HTTP_PORT, 0, 65535),
     tcpPort: num(flags, 'tcp-port', DEFAULT_TCP_PORT, 0, 65535),
+    grpcPort: num(flags, 'grpc-port', DEFAULT_GRPC_PORT, 0, 65535),
     pod: str(flags, 'pod', env.POD_NAME ?? env.HOSTNAME ?? 'echo'),
     namespace: str(flags, 'namespace', env.POD_NAMESPACE ?? 'default'),
     version: str(flags, 'version', env.VERSION ?? 'v1'),
@@ -83,7 +92,12 @@ export function parseServerArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
 export function parseClientArgs(argv: readonly string[]): EchoClientConfig {
   const flags = parseFlags(argv);
   const url = flags.get('url')?.at(-1);
-  if (!url) throw new EchoUsageError('client needs --url http://host:port/path');
+  const grpc = flags.get('grpc')?.at(-1);
+  if (!url && !grpc) throw new EchoUsageError('client needs --url http://host:port/path or --grpc host:port');
+  if (url && grpc) throw new EchoUsageError('client takes one of --url and --grpc, not both');
+  if (grpc !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d+$/.test(grpc)) {
+    throw new EchoUsageError(`--grpc "${grpc}" must be host:port`);
+  }
   const headers: Record<string, string> = {};
   for (const h of flags.get('header') ?? []) {
     const colon = h.indexOf(':');
@@ -91,7 +105,9 @@ export function parseClientArgs(argv: readonly string[]): EchoClientConfig {
     headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
   }
   return {
-    url,
+    url: url ?? '',
+    ...(grpc !== undefined ? { grpc } : {}),
+    message: str(flags, 'message', 'hello'),
     count: num(flags, 'count', 1, 1, MAX_CLIENT_COUNT),
     concurrency: num(flags, 'concurrency', 1, 1, 1000),
     http2: str(flags, 'http2', 'false') === 'true',

@@ -1,13 +1,18 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { EchoClientConfig } from './args';
+import { createGrpcCaller } from './grpc-client';
 
 export interface ClientResult {
   i: number;
   status?: number;
+  /** gRPC status code, for --grpc calls. */
+  grpcStatus?: number;
   pod?: string;
   version?: string;
   protocol?: string;
+  /** gRPC only: the caller address the server saw. */
+  peer?: string;
   ms: number;
   error?: string;
 }
@@ -79,35 +84,54 @@ function connectH2(url: string): Promise<http2.ClientHttp2Session> {
   });
 }
 
-/** Sends `count` GETs with `concurrency` in flight, reporting each response and a final tally. */
+/** What one exchange produced; `error` marks a failed call (transport error, or a non-OK gRPC status). */
+export type CallOutcome = Omit<ClientResult, 'i' | 'ms'>;
+
+/** One per worker; owns the worker's connection (if any) between calls. */
+export interface Caller {
+  call(): Promise<CallOutcome>;
+  close(): void;
+}
+
+function createHttpCaller(cfg: EchoClientConfig, agent: http.Agent | false): Caller {
+  let session: http2.ClientHttp2Session | undefined;
+  return {
+    call: async () => {
+      if (cfg.http2 && (!session || session.destroyed || !cfg.keepAlive)) {
+        session?.close();
+        session = await connectH2(cfg.url);
+      }
+      const r = session ? await http2Request(cfg, session) : await http1Request(cfg, agent);
+      return { status: r.status, ...parseBody(r.body) };
+    },
+    close: () => session?.close(),
+  };
+}
+
+/** Sends `count` GETs (or gRPC Echo calls) with `concurrency` in flight, reporting each and a final tally. */
 export async function runClient(cfg: EchoClientConfig, emit: (line: ClientResult | ClientSummary) => void): Promise<ClientSummary> {
   const summary: ClientSummary = { summary: true, total: 0, ok: 0, errors: 0, byVersion: {}, byPod: {}, byStatus: {} };
   const agent = cfg.keepAlive ? new http.Agent({ keepAlive: true }) : false;
+  const grpcTarget = cfg.grpc;
   let next = 0;
   const worker = async () => {
-    let session: http2.ClientHttp2Session | undefined;
+    const caller = grpcTarget !== undefined ? createGrpcCaller({ ...cfg, grpc: grpcTarget }) : createHttpCaller(cfg, agent);
     try {
       while (next < cfg.count) {
         const i = next++;
         const start = performance.now();
+        let outcome: CallOutcome;
         try {
-          if (cfg.http2 && (!session || session.destroyed || !cfg.keepAlive)) {
-            session?.close();
-            session = await connectH2(cfg.url);
-          }
-          const r = session ? await http2Request(cfg, session) : await http1Request(cfg, agent);
-          const info = parseBody(r.body);
-          const line: ClientResult = { i, status: r.status, ...info, ms: Math.round(performance.now() - start) };
-          tally(summary, line);
-          emit(line);
+          outcome = await caller.call();
         } catch (e) {
-          const line: ClientResult = { i, ms: Math.round(performance.now() - start), error: (e as Error).message };
-          tally(summary, line);
-          emit(line);
+          outcome = { error: (e as Error).message };
         }
+        const line: ClientResult = { i, ...outcome, ms: Math.round(performance.now() - start) };
+        tally(summary, line);
+        emit(line);
       }
     } finally {
-      session?.close();
+      caller.close();
     }
   };
   await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, worker));
@@ -118,15 +142,17 @@ export async function runClient(cfg: EchoClientConfig, emit: (line: ClientResult
 
 function tally(s: ClientSummary, r: ClientResult): void {
   s.total++;
+  // gRPC statuses are counted even when non-OK, so retry/abort tests can see the distribution.
+  if (r.grpcStatus !== undefined) s.byStatus[`grpc-${r.grpcStatus}`] = (s.byStatus[`grpc-${r.grpcStatus}`] ?? 0) + 1;
   if (r.error !== undefined) {
     s.errors++;
     return;
   }
-  if (r.status !== undefined && r.status < 400) s.ok++;
+  if ((r.status !== undefined && r.status < 400) || r.grpcStatus === 0) s.ok++;
   const inc = (m: Record<string, number>, k: string | undefined) => {
     if (k !== undefined) m[k] = (m[k] ?? 0) + 1;
   };
-  inc(s.byStatus, String(r.status));
+  if (r.status !== undefined) inc(s.byStatus, String(r.status));
   inc(s.byVersion, r.version);
   inc(s.byPod, r.pod);
 }

@@ -1,9 +1,11 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EchoUsageError, parseClientArgs, parseServerArgs, type EchoServerConfig } from './args';
 import { runClient, type ClientResult, type ClientSummary } from './client';
+import { ECHO_GRPC_STATUS_KEY, EchoGrpcClient, echoServiceDefinition, type EchoResponse } from './grpc-service';
 import type { EchoReply } from './http-handler';
 import { startEchoServer, type EchoServer } from './server';
 
@@ -11,6 +13,7 @@ const cfg: EchoServerConfig = {
   host: '127.0.0.1',
   httpPort: 0,
   tcpPort: 0,
+  grpcPort: 0,
   pod: 'echo-v2-abc',
   namespace: 'demo',
   version: 'v2',
@@ -44,6 +47,25 @@ function h2get(port: number, path: string): Promise<{ status: number; body: stri
       resolve({ status, body });
     });
     st.on('error', reject);
+  });
+}
+
+interface GrpcOutcome {
+  res?: EchoResponse;
+  err?: grpc.ServiceError;
+}
+
+/** One unary Echo call on a fresh channel (own connection). */
+function grpcEcho(port: number, md: Record<string, string> = {}): Promise<GrpcOutcome> {
+  const client = new EchoGrpcClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const meta = new grpc.Metadata();
+  for (const [k, v] of Object.entries(md)) meta.set(k, v);
+  const def = echoServiceDefinition.echo;
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(def.path, def.requestSerialize, def.responseDeserialize, { message: 'ping' }, meta, { deadline: Date.now() + 3000 }, (err, res) => {
+      client.close();
+      resolve({ res: res ?? undefined, err: err ?? undefined });
+    });
   });
 }
 
@@ -134,6 +156,70 @@ describe('echo server', () => {
     }
   });
 
+  it('grpc: unary Echo returns the pod, version, message, metadata and the caller address', async () => {
+    const { res, err } = await grpcEcho(srv.grpcPort, { 'x-test': 'yes' });
+    expect(err).toBeUndefined();
+    expect(res).toMatchObject({ message: 'ping', pod: 'echo-v2-abc', namespace: 'demo', version: 'v2' });
+    expect(res!.metadata['x-test']).toBe('yes');
+    expect(res!.metadata['user-agent']).toMatch(/grpc-node/);
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(res!.peer);
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).not.toBe(srv.grpcPort);
+  });
+
+  it('grpc: the wire is standard gRPC framing (what proxies see) with a JSON payload', async () => {
+    const session = http2.connect(`http://127.0.0.1:${srv.grpcPort}`);
+    try {
+      const payload = Buffer.from(JSON.stringify({ message: 'raw' }));
+      const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, payload.length]), payload]);
+      const st = session.request({ ':method': 'POST', ':path': '/mesh.echo.v1.Echo/Echo', 'content-type': 'application/grpc', te: 'trailers' });
+      st.end(frame);
+      const got = await new Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        let headers: http2.IncomingHttpHeaders = {};
+        let trailers: http2.IncomingHttpHeaders = {};
+        const chunks: Buffer[] = [];
+        st.on('response', (h) => (headers = h));
+        st.on('trailers', (t) => (trailers = t));
+        st.on('data', (c: Buffer) => chunks.push(c));
+        st.on('end', () => resolve({ headers, trailers, body: Buffer.concat(chunks) }));
+        st.on('error', reject);
+      });
+      expect(got.headers[':status']).toBe(200);
+      expect(got.headers['content-type']).toBe('application/grpc+proto');
+      expect(got.trailers['grpc-status']).toBe('0');
+      expect(got.body[0]).toBe(0);
+      const len = got.body.readUInt32BE(1);
+      expect(len).toBe(got.body.length - 5);
+      expect(JSON.parse(got.body.subarray(5).toString())).toMatchObject({ message: 'raw', version: 'v2' });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('grpc: x-echo-grpc-status answers with that status code', async () => {
+    const { res, err } = await grpcEcho(srv.grpcPort, { [ECHO_GRPC_STATUS_KEY]: String(grpc.status.UNAVAILABLE) });
+    expect(res).toBeUndefined();
+    expect(err?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(err?.details).toMatch(/echo-v2-abc/);
+    const ok = await grpcEcho(srv.grpcPort, { [ECHO_GRPC_STATUS_KEY]: '0' });
+    expect(ok.err).toBeUndefined();
+  });
+
+  it('grpc: client mode counts responses and statuses', async () => {
+    const lines: Array<ClientResult | ClientSummary> = [];
+    const target = `127.0.0.1:${srv.grpcPort}`;
+    const s = await runClient(parseClientArgs(['--grpc', target, '--count', '5', '--concurrency', '2']), (l) => lines.push(l));
+    expect(s).toMatchObject({ total: 5, ok: 5, errors: 0, byVersion: { v2: 5 }, byPod: { 'echo-v2-abc': 5 }, byStatus: { 'grpc-0': 5 } });
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatchObject({ protocol: 'gRPC', grpcStatus: 0, version: 'v2' });
+    expect((lines[0] as ClientResult).peer).toMatch(/^127\.0\.0\.1:\d+$/);
+    const aborted = await runClient(
+      parseClientArgs(['--grpc', target, '--count', '3', '--keepalive', '--header', `${ECHO_GRPC_STATUS_KEY}: 13`]),
+      () => undefined,
+    );
+    expect(aborted).toMatchObject({ total: 3, ok: 0, errors: 3, byStatus: { 'grpc-13': 3 } });
+  });
+
   it('client mode counts connection errors', async () => {
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
@@ -141,6 +227,8 @@ describe('echo server', () => {
     await new Promise<void>((r) => closed.close(() => r()));
     const s = await runClient(parseClientArgs(['--url', `http://127.0.0.1:${port}/`, '--count', '2']), () => undefined);
     expect(s).toMatchObject({ total: 2, errors: 2 });
+    const g = await runClient(parseClientArgs(['--grpc', `127.0.0.1:${port}`, '--count', '2']), () => undefined);
+    expect(g).toMatchObject({ total: 2, errors: 2, ok: 0, byStatus: { 'grpc-14': 2 } });
   });
 });
 
@@ -154,5 +242,9 @@ describe('echo args', () => {
     expect(() => parseServerArgs(['--fail-ratio', '2'], {})).toThrow(EchoUsageError);
     expect(() => parseClientArgs(['--count', '3'])).toThrow(/--url/);
     expect(() => parseClientArgs(['--url', 'http://x/', '--header', 'bad'])).toThrow(EchoUsageError);
+    expect(() => parseClientArgs(['--grpc', 'no-port'])).toThrow(/host:port/);
+    expect(() => parseClientArgs(['--grpc', 'h:1', '--url', 'http://x/'])).toThrow(/not both/);
+    expect(parseServerArgs(['--grpc-port', '0'], {}).grpcPort).toBe(0);
+    expect(parseServerArgs([], {}).grpcPort).toBe(7070);
   });
 });

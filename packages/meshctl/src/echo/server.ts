@@ -2,6 +2,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { EchoServerConfig } from './args';
+import { startGrpcEcho, type EchoGrpcServer } from './grpc-server';
 import { createEchoHandler } from './http-handler';
 import { handleTcpEcho } from './tcp-echo';
 
@@ -11,6 +12,7 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 export interface EchoServer {
   httpPort: number;
   tcpPort: number;
+  grpcPort: number;
   close(): Promise<void>;
 }
 
@@ -83,10 +85,21 @@ export async function startEchoServer(cfg: EchoServerConfig, opts: { ephemeral?:
     servers.push(s);
     tcpPort = await listen(s, cfg.tcpPort, cfg.host);
   }
+  let grpcServer: EchoGrpcServer | undefined;
+  if (cfg.grpcPort > 0 || opts.ephemeral) {
+    try {
+      grpcServer = await startGrpcEcho(cfg, cfg.grpcPort);
+    } catch (e) {
+      await Promise.all(servers.map(closeServer));
+      throw e;
+    }
+  }
   return {
     httpPort,
     tcpPort,
+    grpcPort: grpcServer?.port ?? 0,
     close: async () => {
+      grpcServer?.close();
       for (const c of sockets) c.destroy();
       await Promise.all(servers.map(closeServer));
     },
