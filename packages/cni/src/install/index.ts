@@ -1,5 +1,13 @@
 export { CniInstaller, CNI_CONFIG_CHECK_INTERVAL_MS, type CniInstallOptions, type InstallResult } from './installer';
-export { launcherScript, PLUGIN_NODE_FILENAME, PLUGIN_SCRIPT_FILENAME } from './binaries';
+export {
+  findNativePlugin,
+  launcherScript,
+  NATIVE_PLUGIN_ENV,
+  nativePluginSearchDirs,
+  PLUGIN_NODE_FILENAME,
+  PLUGIN_SCRIPT_FILENAME,
+  type PluginKind,
+} from './binaries';
 export {
   findPrimaryConfig,
   ISTIO_CNI_PLUGIN_TYPE,

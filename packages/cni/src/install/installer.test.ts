@@ -1,21 +1,30 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '@mesh/core';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CniConfigInvalidError,
   CniConfigNotFoundError,
+  CniInstallError,
   CniInstaller,
+  findNativePlugin,
   installCniPlugin,
   ISTIO_OWNED_CNI_CONFIG_FILENAME,
+  NATIVE_PLUGIN_ENV,
   uninstallCniPlugin,
   UNCHAINED_CNI_CONFIG_FILENAME,
   type CniInstallOptions,
 } from './index';
 
 const run = promisify(execFile);
+const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NATIVE_PLUGIN = join(PKG_DIR, 'native-plugin', 'build', 'istio-cni');
 
 // Formatting a CNI would write, deliberately not ours (tabs, key order) to prove byte-identical restore.
 const KINDNET_CONFLIST = '{\n\t"cniVersion": "0.3.1",\n\t"name": "kindnet",\n\t"plugins": [\n\t\t{"type": "ptp", "ipMasq": false},\n\t\t{"type": "portmap", "capabilities": {"portMappings": true}}\n\t]\n}\n';
@@ -31,7 +40,8 @@ beforeEach(async () => {
   await mkdir(join(root, 'net.d'));
   const plugin = join(root, 'plugin.mjs');
   await writeFile(plugin, "process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), ok: true }));\n");
-  opts = { binDir: join(root, 'bin'), confDir: join(root, 'net.d'), pluginPath: plugin, pluginConfig: PLUGIN_CONFIG };
+  // The Node launcher unless a test asks for the native plugin: the source tree may have one built.
+  opts = { binDir: join(root, 'bin'), confDir: join(root, 'net.d'), pluginPath: plugin, pluginConfig: PLUGIN_CONFIG, nativePluginPath: false };
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });
@@ -46,7 +56,7 @@ describe('chained install', () => {
   it('appends istio-cni to the primary .conflist, last, with the Istio keys', async () => {
     await writeFile(conf('10-kindnet.conflist'), KINDNET_CONFLIST);
     const { result } = await installCniPlugin(opts);
-    expect(result).toEqual({ configPath: conf('10-kindnet.conflist'), changed: true });
+    expect(result).toEqual({ configPath: conf('10-kindnet.conflist'), changed: true, plugin: 'node' });
     const list = await readJson('10-kindnet.conflist');
     expect(list.name).toBe('kindnet');
     expect(list.plugins.map((p) => p['type'])).toEqual(['ptp', 'portmap', 'istio-cni']);
@@ -194,6 +204,88 @@ describe('plugin binary', () => {
     const { stdout } = await run(bin, ['x'], { env: { PATH: '/nonexistent' } }); // uses the copied istio-cni-node
     expect(JSON.parse(stdout)).toEqual({ argv: ['x'], ok: true });
     expect((await readdir(join(root, 'bin'))).sort()).toEqual(['istio-cni', 'istio-cni-node', 'istio-cni.mjs']);
+  });
+});
+
+describe('native plugin', () => {
+  beforeAll(async () => {
+    if (!existsSync(NATIVE_PLUGIN)) await run(process.execPath, [join(PKG_DIR, 'scripts', 'build-native-plugin.mjs')]);
+  }, 60_000);
+
+  // As a runtime does: bare environment, stdin closed (the plugin reads its config to EOF first).
+  const versionOf = async (bin: string): Promise<unknown> => {
+    const child = run(bin, [], { env: { CNI_COMMAND: 'VERSION' }, timeout: 4_000 });
+    child.child.stdin?.end();
+    return JSON.parse((await child).stdout) as unknown;
+  };
+
+  it('installs the native binary as the istio-cni executable (0755, byte-identical) and it answers VERSION', async () => {
+    await writeFile(conf('10-kindnet.conflist'), KINDNET_CONFLIST);
+    const { result } = await installCniPlugin({ ...opts, nativePluginPath: NATIVE_PLUGIN });
+    expect(result.plugin).toBe('native');
+    const bin = join(root, 'bin', 'istio-cni');
+    expect((await stat(bin)).mode & 0o777).toBe(0o755);
+    expect((await readFile(bin)).equals(await readFile(NATIVE_PLUGIN))).toBe(true);
+    expect(await readdir(join(root, 'bin'))).toEqual(['istio-cni']); // no launcher, no script, no temp files
+    // Runtimes exec plugins with a bare environment: no node, no PATH needed.
+    expect(await versionOf(bin)).toEqual({ cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+
+  it('is looked up beside the bundled plugin (dist/ in the image) and the choice is logged', async () => {
+    const dist = join(root, 'dist');
+    await mkdir(dist);
+    await copyFile(opts.pluginPath, join(dist, 'istio-cni.mjs'));
+    await copyFile(NATIVE_PLUGIN, join(dist, 'istio-cni'));
+    await chmod(join(dist, 'istio-cni'), 0o755);
+    const lines: string[] = [];
+    const logger = createLogger({ component: 'test', destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+    const saved = process.env[NATIVE_PLUGIN_ENV];
+    delete process.env[NATIVE_PLUGIN_ENV];
+    try {
+      const { nativePluginPath: _ignored, ...auto } = opts;
+      const { result } = await installCniPlugin({ ...auto, pluginPath: join(dist, 'istio-cni.mjs'), chained: false, logger });
+      expect(result.plugin).toBe('native');
+    } finally {
+      if (saved !== undefined) process.env[NATIVE_PLUGIN_ENV] = saved;
+    }
+    const choice = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['plugin'] !== undefined);
+    expect(choice).toMatchObject({ plugin: 'native', source: join(dist, 'istio-cni') });
+    expect(await versionOf(join(root, 'bin', 'istio-cni'))).toMatchObject({ cniVersion: '1.0.0' });
+  });
+
+  it('falls back to the Node launcher only when no executable native plugin is found', async () => {
+    const dir = join(root, 'empty');
+    await mkdir(dir);
+    expect(findNativePlugin([dir])).toBeUndefined();
+    await writeFile(join(dir, 'istio-cni'), 'not executable', { mode: 0o644 });
+    expect(findNativePlugin([dir])).toBeUndefined();
+    await mkdir(join(dir, 'sub', 'istio-cni'), { recursive: true }); // a directory is not a plugin
+    expect(findNativePlugin([join(dir, 'sub'), dirname(NATIVE_PLUGIN)])).toBe(NATIVE_PLUGIN);
+    const { result } = await installCniPlugin({ ...opts, chained: false });
+    expect(result.plugin).toBe('node');
+    expect((await readdir(join(root, 'bin'))).sort()).toEqual(['istio-cni', 'istio-cni.mjs']);
+    expect(await readFile(join(root, 'bin', 'istio-cni'), 'utf8')).toMatch(/^#!\/bin\/sh/);
+  });
+
+  it('replacing a Node install with the native one removes the launcher leftovers; uninstall leaves nothing', async () => {
+    await writeFile(conf('10-kindnet.conflist'), KINDNET_CONFLIST);
+    await installCniPlugin({ ...opts, nodeBinaryPath: process.execPath });
+    expect((await readdir(join(root, 'bin'))).sort()).toEqual(['istio-cni', 'istio-cni-node', 'istio-cni.mjs']);
+    const { installer, result } = await installCniPlugin({ ...opts, nativePluginPath: NATIVE_PLUGIN });
+    expect(result.plugin).toBe('native');
+    expect(await readdir(join(root, 'bin'))).toEqual(['istio-cni']);
+    await installer.uninstall();
+    expect(await readdir(join(root, 'bin'))).toEqual([]);
+    // This installer did not see the pristine file (the first one did): only our entry is taken out.
+    expect(JSON.parse(await readFile(conf('10-kindnet.conflist'), 'utf8'))).toEqual(JSON.parse(KINDNET_CONFLIST));
+  });
+
+  it('a configured native path that does not exist is a typed error, not a silent fallback', async () => {
+    const missing = join(root, 'nope', 'istio-cni');
+    const err = await new CniInstaller({ ...opts, chained: false, nativePluginPath: missing }).install().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniInstallError);
+    expect((err as Error).message).toContain(missing);
+    expect(await readdir(join(root, 'bin'))).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMeshError, type Logger } from '@mesh/core';
 import { atomicWrite } from './atomic-file';
-import { installPluginBinaries, removePluginBinaries } from './binaries';
+import { installPluginBinaries, removePluginBinaries, type PluginKind } from './binaries';
 import {
   findPrimaryConfig,
   hasIstioPlugin,
@@ -29,8 +29,13 @@ export interface CniInstallOptions {
   readonly binDir: string;
   /** Host CNI config dir as mounted in the agent (Istio MOUNTED_CNI_NET_DIR). */
   readonly confDir: string;
-  /** The bundled plugin, dist/istio-cni.mjs. */
+  /** The bundled Node plugin, dist/istio-cni.mjs: installed only when there is no native plugin. */
   readonly pluginPath: string;
+  /**
+   * The native plugin binary: a path = that file (error if unreadable), false = always the Node
+   * launcher, undefined = $MESH_CNI_NATIVE_PLUGIN or beside pluginPath / the agent, then native-plugin/build/.
+   */
+  readonly nativePluginPath?: string | false;
   /** Append to the primary CNI's list (Istio CHAINED_CNI_PLUGIN, default true). */
   readonly chained?: boolean;
   /** Chained, but into our own copy `02-istio-cni.conflist` instead of editing the primary's file. */
@@ -50,6 +55,8 @@ export interface InstallResult {
   readonly configPath: string;
   /** False when everything was already in place (nothing in the conf dir was written). */
   readonly changed: boolean;
+  /** Which implementation is installed as `istio-cni`: the native binary or the Node launcher. */
+  readonly plugin: PluginKind;
 }
 
 interface FileState {
@@ -71,6 +78,8 @@ export class CniInstaller {
   /** What we last wrote there; uninstall restores #original only if this is still what is on disk. */
   #written: FileState | undefined;
   #installed = false;
+  /** What the bin dir got last time, so the choice is logged when it is made or changes, not every pass. */
+  #pluginKind: PluginKind | undefined;
   #watcher: FSWatcher | undefined;
   #interval: NodeJS.Timeout | undefined;
   #debounce: NodeJS.Timeout | undefined;
@@ -89,14 +98,20 @@ export class CniInstaller {
 
   /** One install pass; throws CniConfigNotFoundError in chained mode while there is no primary config. */
   async install(): Promise<InstallResult> {
-    await installPluginBinaries({ binDir: this.#o.binDir, pluginPath: this.#o.pluginPath, nodeBinaryPath: this.#o.nodeBinaryPath });
-    const result = await this.#installConfig();
+    const o = this.#o;
+    const bin = await installPluginBinaries({ binDir: o.binDir, pluginPath: o.pluginPath, nativePluginPath: o.nativePluginPath, nodeBinaryPath: o.nodeBinaryPath });
+    if (bin.kind !== this.#pluginKind) {
+      const msg = bin.kind === 'native' ? 'installed the native istio-cni plugin' : 'no native istio-cni plugin found; installed the Node plugin behind a shell launcher';
+      o.logger?.info({ plugin: bin.kind, source: bin.source, binDir: o.binDir }, msg);
+      this.#pluginKind = bin.kind;
+    }
+    const result = { ...(await this.#installConfig()), plugin: bin.kind };
     this.#installed = true;
-    if (result.changed) this.#o.logger?.info({ config: result.configPath }, 'istio-cni plugin installed');
+    if (result.changed) o.logger?.info({ config: result.configPath }, 'istio-cni plugin installed');
     return result;
   }
 
-  async #installConfig(): Promise<InstallResult> {
+  async #installConfig(): Promise<Omit<InstallResult, 'plugin'>> {
     const dir = this.#o.confDir;
     if (this.#o.chained === false) {
       const entry = { cniVersion: UNCHAINED_CNI_VERSION, ...this.#entry };
@@ -212,7 +227,7 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
-async function writeIfDifferent(path: string, text: string): Promise<InstallResult> {
+async function writeIfDifferent(path: string, text: string): Promise<Omit<InstallResult, 'plugin'>> {
   if ((await readText(path)) === text) return { configPath: path, changed: false };
   await atomicWrite(path, text);
   return { configPath: path, changed: true };
