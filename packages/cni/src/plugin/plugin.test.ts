@@ -56,6 +56,11 @@ function execPlugin(argv: readonly string[], env: Record<string, string>, stdin:
       }
       resolve({ code, stdout, json });
     });
+    // A plugin may exit before reading stdin (e.g. the env check fails first, as the native plugin does):
+    // the runtime sees EPIPE on its write and only the exit code and stdout matter.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(stdin);
   });
 }
