@@ -11,8 +11,8 @@ export const PLUGIN_SCRIPT_FILENAME = `${ISTIO_CNI_PLUGIN_TYPE}.mjs`;
 /** Optional copy of the agent's own Node binary, for nodes without `node` on the runtime's PATH. */
 export const PLUGIN_NODE_FILENAME = `${ISTIO_CNI_PLUGIN_TYPE}-node`;
 const EXECUTABLE_MODE = 0o755;
-/** Env override for the native plugin to install (else looked up, see findNativePlugin); `off` = always the Node launcher. */
-export const NATIVE_PLUGIN_ENV = 'MESH_CNI_NATIVE_PLUGIN';
+/** CNI_NATIVE_PLUGIN_PATH value meaning "always the Node launcher" (the agent maps it to nativePluginPath false). */
+export const NATIVE_PLUGIN_OFF = 'off';
 /** Which implementation ended up as `istio-cni` in the bin dir. */
 export type PluginKind = 'native' | 'node';
 
@@ -41,7 +41,8 @@ export interface BinaryInstallOptions {
   readonly pluginPath: string;
   /**
    * The native plugin (native-plugin/build/istio-cni): a path = install exactly that (missing = error);
-   * false = never (Node launcher); undefined = $MESH_CNI_NATIVE_PLUGIN, else findNativePlugin.
+   * false = never (Node launcher); undefined or '' = findNativePlugin. Library code reads no env: the
+   * agent passes its CNI_NATIVE_PLUGIN_PATH here.
    */
   readonly nativePluginPath?: string | false;
   /** Path of a Node binary to copy as istio-cni-node (e.g. process.execPath); none = rely on PATH. */
@@ -83,9 +84,6 @@ export async function installPluginBinaries(opts: BinaryInstallOptions): Promise
 function resolveNativePlugin(opts: BinaryInstallOptions): string | undefined {
   if (opts.nativePluginPath === false) return undefined;
   if (opts.nativePluginPath !== undefined && opts.nativePluginPath !== '') return opts.nativePluginPath;
-  const fromEnv = process.env[NATIVE_PLUGIN_ENV];
-  if (fromEnv === 'off') return undefined;
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   return findNativePlugin(nativePluginSearchDirs(opts.pluginPath));
 }
 

@@ -2,7 +2,7 @@ export { CniInstaller, CNI_CONFIG_CHECK_INTERVAL_MS, type CniInstallOptions, typ
 export {
   findNativePlugin,
   launcherScript,
-  NATIVE_PLUGIN_ENV,
+  NATIVE_PLUGIN_OFF,
   nativePluginSearchDirs,
   PLUGIN_NODE_FILENAME,
   PLUGIN_SCRIPT_FILENAME,

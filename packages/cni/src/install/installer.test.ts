@@ -16,7 +16,6 @@ import {
   findNativePlugin,
   installCniPlugin,
   ISTIO_OWNED_CNI_CONFIG_FILENAME,
-  NATIVE_PLUGIN_ENV,
   uninstallCniPlugin,
   UNCHAINED_CNI_CONFIG_FILENAME,
   type CniInstallOptions,
@@ -239,15 +238,9 @@ describe('native plugin', () => {
     await chmod(join(dist, 'istio-cni'), 0o755);
     const lines: string[] = [];
     const logger = createLogger({ component: 'test', destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
-    const saved = process.env[NATIVE_PLUGIN_ENV];
-    delete process.env[NATIVE_PLUGIN_ENV];
-    try {
-      const { nativePluginPath: _ignored, ...auto } = opts;
-      const { result } = await installCniPlugin({ ...auto, pluginPath: join(dist, 'istio-cni.mjs'), chained: false, logger });
-      expect(result.plugin).toBe('native');
-    } finally {
-      if (saved !== undefined) process.env[NATIVE_PLUGIN_ENV] = saved;
-    }
+    const { nativePluginPath: _ignored, ...auto } = opts;
+    const { result } = await installCniPlugin({ ...auto, pluginPath: join(dist, 'istio-cni.mjs'), chained: false, logger });
+    expect(result.plugin).toBe('native');
     const choice = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['plugin'] !== undefined);
     expect(choice).toMatchObject({ plugin: 'native', source: join(dist, 'istio-cni') });
     expect(await versionOf(join(root, 'bin', 'istio-cni'))).toMatchObject({ cniVersion: '1.0.0' });

@@ -33,7 +33,8 @@ export interface CniInstallOptions {
   readonly pluginPath: string;
   /**
    * The native plugin binary: a path = that file (error if unreadable), false = always the Node
-   * launcher, undefined = $MESH_CNI_NATIVE_PLUGIN or beside pluginPath / the agent, then native-plugin/build/.
+   * launcher, undefined = beside pluginPath / the agent, then native-plugin/build/ (the agent maps
+   * CNI_NATIVE_PLUGIN_PATH onto this).
    */
   readonly nativePluginPath?: string | false;
   /** Append to the primary CNI's list (Istio CHAINED_CNI_PLUGIN, default true). */

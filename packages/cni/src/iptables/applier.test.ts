@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyInPodRedirection, removeInPodRedirection } from './applier';
 import { readGolden } from './golden.test-helper';
-import { NETNS_EXEC_ENV, resetNetnsExecHelper } from './netns-session';
+import { NETNS_EXEC_OFF } from './netns-session';
 import { GOLDEN_INPOD_CASES } from './golden-cases';
 import { canUseKernel, createNetns, deleteNetns, normalizedSave, sh } from './netns.test-helper';
 import { parseIptablesSave, rulesByChain } from './save-parser';
@@ -133,21 +133,13 @@ describe.skipIf(!canUseKernel())('applyInPodRedirection / removeInPodRedirection
   });
 
   it('applies and removes the same rules through nsenter when the mesh-netns-exec helper is off', async () => {
-    const old = process.env[NETNS_EXEC_ENV];
-    process.env[NETNS_EXEC_ENV] = 'off';
-    resetNetnsExecHelper();
-    try {
-      await applyInPodRedirection(pod, GOLDEN_INPOD_CASES.inpod_default);
-      FAMILIES.forEach((f, i) => {
-        expect(liveChains(pod, f)).toEqual(expectedChains(pristine.saves[i] ?? '', readGolden(`inpod_default_${f}`)));
-      });
-      await removeInPodRedirection(pod);
-      expect(snapshot(pod)).toEqual(pristine);
-    } finally {
-      if (old === undefined) delete process.env[NETNS_EXEC_ENV];
-      else process.env[NETNS_EXEC_ENV] = old;
-      resetNetnsExecHelper();
-    }
+    const exec = { netnsExecHelper: NETNS_EXEC_OFF };
+    await applyInPodRedirection(pod, GOLDEN_INPOD_CASES.inpod_default, exec);
+    FAMILIES.forEach((f, i) => {
+      expect(liveChains(pod, f)).toEqual(expectedChains(pristine.saves[i] ?? '', readGolden(`inpod_default_${f}`)));
+    });
+    await removeInPodRedirection(pod, exec);
+    expect(snapshot(pod)).toEqual(pristine);
   });
 
   it('rolls the routing back when a routing write fails after taking effect', async () => {

@@ -1,7 +1,7 @@
 import { detectIptablesBackend, type IptablesBackend } from './backend';
 import { resolveInPodConfig, type InPodRedirectionConfig } from './config';
 import type { IpFamily } from './constants';
-import { resolveNetnsPath, withNetnsSession } from './exec';
+import { resolveNetnsPath, withNetnsSession, type NetnsExecOptions } from './exec';
 import { buildHostProbeRuleSet, HOST_OWNED_CHAINS } from './host-rules';
 import { buildInPodRuleSet, INPOD_OWNED_CHAINS } from './inpod-rules';
 import {
@@ -34,11 +34,12 @@ export interface RedirectionApplyResult {
 export async function applyInPodRedirection(
   netns: string,
   config: Partial<InPodRedirectionConfig> = {},
+  exec: NetnsExecOptions = {},
 ): Promise<RedirectionApplyResult> {
   const cfg = resolveInPodConfig(config);
   const path = resolveNetnsPath(netns);
   const bin = await detectIptablesBackend();
-  return withNetnsSession(path, () => applyInNetns(path, cfg, bin.backend));
+  return withNetnsSession(path, () => applyInNetns(path, cfg, bin.backend), exec);
 }
 
 async function applyInNetns(path: string, cfg: InPodRedirectionConfig, backend: IptablesBackend): Promise<RedirectionApplyResult> {
@@ -79,14 +80,14 @@ async function settleAll<T>(steps: Promise<T>[]): Promise<{ done: T[]; error: un
  * used (Istio DeleteInpodRules): jumps, ISTIO_PRERT/ISTIO_OUTPUT in every table, the fwmark rule
  * and the table-100 route. Other rules in the netns are untouched.
  */
-export async function removeInPodRedirection(netns: string): Promise<void> {
+export async function removeInPodRedirection(netns: string, exec: NetnsExecOptions = {}): Promise<void> {
   const path = resolveNetnsPath(netns);
   await withNetnsSession(path, async () => {
     await removeRuleSet(path, 'v4', INPOD_OWNED_CHAINS);
     await removeRuleSet(path, 'v6', INPOD_OWNED_CHAINS);
     await removeInPodRouting(path, 'v4');
     await removeInPodRouting(path, 'v6');
-  });
+  }, exec);
 }
 
 /**

@@ -64,13 +64,19 @@ export function resolveNetnsPath(netns: string): string {
 
 const sessions = new Map<string, { readonly session: NetnsExecSession; refs: number }>();
 
+/** How commands reach a pod netns (the agent passes its NETNS_EXEC_HELPER). */
+export interface NetnsExecOptions {
+  /** mesh-netns-exec path; '' or undefined = look for it beside the bundle; "off" = nsenter per command. */
+  readonly netnsExecHelper?: string;
+}
+
 /**
  * Runs `fn` with one mesh-netns-exec helper serving every runInNetns(netnsPath) call it makes: one
  * spawn from the agent per pod operation instead of one nsenter per command (the CNI ADD latency
  * budget). Without the helper binary, runInNetns keeps spawning nsenter; behaviour is the same.
  */
-export async function withNetnsSession<T>(netnsPath: string, fn: () => Promise<T>): Promise<T> {
-  const helper = netnsExecHelper();
+export async function withNetnsSession<T>(netnsPath: string, fn: () => Promise<T>, opts: NetnsExecOptions = {}): Promise<T> {
+  const helper = netnsExecHelper(opts.netnsExecHelper);
   if (helper === undefined) return fn();
   let s = sessions.get(netnsPath);
   if (!s) {

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CniRedirectionError } from './errors';
 
-/** Env override for where the agent finds the helper (else beside the bundle, else the source build); `off` disables it. */
-export const NETNS_EXEC_ENV = 'MESH_NETNS_EXEC';
+/** Helper setting meaning "never the helper": one nsenter per command (the agent's NETNS_EXEC_HELPER=off). */
+export const NETNS_EXEC_OFF = 'off';
 export const NETNS_EXEC_FILENAME = 'mesh-netns-exec';
 
 export interface SessionResult {
@@ -21,30 +21,35 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
-let resolvedHelper: string | null | undefined;
+/** The search result (null = none found), cached: the files beside the bundle do not come and go. */
+let foundHelper: string | null | undefined;
 
 /**
- * The mesh-netns-exec binary (native-plugin/netns-exec.c), or undefined when it is not built. Looked
- * for in $MESH_NETNS_EXEC, beside this module or the entry script (a bundle in dist/ with the helper
- * copied next to it), then in the package's native-plugin/build/ (source tree, bench scripts).
+ * The mesh-netns-exec binary (native-plugin/netns-exec.c) to use, or undefined for nsenter.
+ * `setting` is the agent's NETNS_EXEC_HELPER (library code reads no env): "off" = none; a path =
+ * that file when it exists; empty (or a missing path) = looked for beside this module or the entry
+ * script (a bundle in dist/ with the helper copied next to it), then in the package's
+ * native-plugin/build/ (source tree, bench scripts).
  */
-export function netnsExecHelper(): string | undefined {
-  if (resolvedHelper === undefined && process.env[NETNS_EXEC_ENV] === 'off') resolvedHelper = null;
-  if (resolvedHelper === undefined) {
-    const dirs = [dirname(fileURLToPath(import.meta.url)), ...(process.argv[1] ? [dirname(process.argv[1])] : [])];
-    const candidates = [
-      process.env[NETNS_EXEC_ENV],
-      ...dirs.map((d) => join(d, NETNS_EXEC_FILENAME)),
-      ...dirs.flatMap((d) => [join(d, '..', 'native-plugin', 'build', NETNS_EXEC_FILENAME), join(d, '..', '..', 'native-plugin', 'build', NETNS_EXEC_FILENAME)]),
-    ];
-    resolvedHelper = candidates.find((c): c is string => c !== undefined && c !== '' && existsSync(c)) ?? null;
-  }
-  return resolvedHelper ?? undefined;
+export function netnsExecHelper(setting = ''): string | undefined {
+  if (setting === NETNS_EXEC_OFF) return undefined;
+  if (setting !== '' && existsSync(setting)) return setting;
+  foundHelper ??= findNetnsExecHelper() ?? null;
+  return foundHelper ?? undefined;
 }
 
-/** Tests: forget the cached lookup (e.g. after changing MESH_NETNS_EXEC). */
+function findNetnsExecHelper(): string | undefined {
+  const dirs = [dirname(fileURLToPath(import.meta.url)), ...(process.argv[1] ? [dirname(process.argv[1])] : [])];
+  const candidates = [
+    ...dirs.map((d) => join(d, NETNS_EXEC_FILENAME)),
+    ...dirs.flatMap((d) => [join(d, '..', 'native-plugin', 'build', NETNS_EXEC_FILENAME), join(d, '..', '..', 'native-plugin', 'build', NETNS_EXEC_FILENAME)]),
+  ];
+  return candidates.find((c) => existsSync(c));
+}
+
+/** Tests: forget the cached lookup (e.g. after building the helper). */
 export function resetNetnsExecHelper(): void {
-  resolvedHelper = undefined;
+  foundHelper = undefined;
 }
 
 const frame = (b: Buffer): Buffer[] => [Buffer.from(`${b.length}\n`), b];

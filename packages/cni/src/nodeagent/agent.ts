@@ -75,6 +75,7 @@ export class NodeAgent {
       },
       annotator,
       redirection,
+      exec: { netnsExecHelper: c.NETNS_EXEC_HELPER },
       hostProbe,
       logger,
     });

@@ -1,7 +1,7 @@
 import { ANNOTATIONS, REDIRECTION, type Pod } from '@mesh/api';
 import type { Logger } from '@mesh/core';
 import { closeFd, openNetns } from '@mesh/netns';
-import { applyInPodRedirection, removeInPodRedirection, type InPodRedirectionConfig } from '../iptables';
+import { applyInPodRedirection, removeInPodRedirection, type InPodRedirectionConfig, type NetnsExecOptions } from '../iptables';
 import type { ZdsWorkloadInfo } from '../zds';
 import { podIps, workloadInfo } from './enrollment';
 import { PodNetnsError, PodRedirectionError, PodRemoveError, PodZtunnelError, reasonOf } from './errors';
@@ -19,6 +19,8 @@ export interface MeshDataplaneOptions {
   readonly ztunnel: ZtunnelLink;
   readonly annotator: PodAnnotator;
   readonly redirection: Partial<InPodRedirectionConfig>;
+  /** How rules reach pod netns (the agent's NETNS_EXEC_HELPER). */
+  readonly exec?: NetnsExecOptions;
   readonly hostProbe: HostProbe | undefined;
   readonly logger: Logger;
 }
@@ -48,7 +50,7 @@ export class MeshDataplane {
       throw new PodNetnsError({ pod: name, reason: `${netnsPath}: ${reasonOf(e)}` }, { cause: e });
     }
     try {
-      await applyInPodRedirection(fdPath(fd), podRedirectionConfig(pod, this.#o.redirection));
+      await applyInPodRedirection(fdPath(fd), podRedirectionConfig(pod, this.#o.redirection), this.#o.exec);
     } catch (e) {
       // Like Istio, a failed (re-)add also drops the uid from the snapshot.
       closeFd(fd);
@@ -81,7 +83,7 @@ export class MeshDataplane {
       await this.#o.hostProbe?.removePod(entry?.ips ?? []);
       if (!isDelete) {
         const path = entry?.netnsFd !== undefined ? fdPath(entry.netnsFd) : fallbackNetnsPath;
-        if (path !== undefined) await removeInPodRedirection(path);
+        if (path !== undefined) await removeInPodRedirection(path, this.#o.exec);
         else this.#o.logger.warn({ pod: name }, 'pod netns unknown, not deleting in-pod rules');
       }
       await this.#o.ztunnel.delWorkload(uid);
@@ -112,7 +114,7 @@ export class MeshDataplane {
     }
     const fd = openNetns(netnsPath);
     this.cache.set(uid, { pod, netnsFd: fd, ips, status });
-    await applyInPodRedirection(fdPath(fd), podRedirectionConfig(pod, this.#o.redirection));
+    await applyInPodRedirection(fdPath(fd), podRedirectionConfig(pod, this.#o.redirection), this.#o.exec);
     await this.#o.hostProbe?.addPod(uid, ips);
   }
 }

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, onShutdownSignal, renderHelp, sendText, startHttpServer, type Logger } from '@mesh/core';
-import { CniInstaller, PLUGIN_SCRIPT_FILENAME } from '../install';
+import { CniInstaller, NATIVE_PLUGIN_OFF, PLUGIN_SCRIPT_FILENAME } from '../install';
 import { NodeAgent } from './agent';
 import { agentConfig, type AgentConfig } from './config';
 
@@ -47,6 +47,7 @@ function pluginInstaller(c: AgentConfig, logger: Logger): CniInstaller {
     chained: c.CHAINED_CNI_PLUGIN,
     istioOwnedCniConfig: c.ISTIO_OWNED_CNI_CONFIG,
     cniConfName: c.CNI_CONF_NAME || undefined,
+    nativePluginPath: nativePluginSetting(c.CNI_NATIVE_PLUGIN_PATH),
     nodeBinaryPath: c.CNI_PLUGIN_COPY_NODE ? process.execPath : undefined,
     pluginConfig: {
       ambient_enabled: true,
@@ -57,6 +58,12 @@ function pluginInstaller(c: AgentConfig, logger: Logger): CniInstaller {
     },
     logger: logger.child({ sub: 'install' }),
   });
+}
+
+/** CNI_NATIVE_PLUGIN_PATH: "off" = never the native plugin, empty = look it up, else that file. */
+function nativePluginSetting(value: string): string | false | undefined {
+  if (value === NATIVE_PLUGIN_OFF) return false;
+  return value === '' ? undefined : value;
 }
 
 main().catch((err: unknown) => {
