@@ -79,6 +79,8 @@ beforeAll(async () => {
     format: 'esm',
     target: 'node20',
     logLevel: 'warning',
+    // CommonJS dependencies (grpc-js) need a real `require` inside an ESM bundle, as in tools/bundle.mjs.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
 }, 30_000);
 
