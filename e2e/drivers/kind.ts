@@ -33,6 +33,8 @@ const ZTUNNEL_STATS_PORT = 15020;
 const ZTUNNEL_ADMIN_PORT = 15000;
 const ISTIOD_MONITORING_PORT = 15014;
 const KUBECTL_TIMEOUT_MS = 120_000;
+/** `istioctl waypoint apply`'s default Gateway name. */
+const WAYPOINT_NAME = 'waypoint';
 const POD_READY_TIMEOUT_S = 90;
 const DEBUG_POD_START_TIMEOUT_MS = 90_000;
 const CAPTURE_FLUSH_MS = 500;
@@ -146,6 +148,25 @@ export class KindDriver implements ClusterDriver {
     if (target.component) return this.kubectlOk(['logs', '-n', ISTIO_NS, await this.componentPod(target.component, target.node)]);
     if (!target.pod) throw new Error('logs needs a component or a pod');
     return this.kubectlOk(['logs', '-n', target.namespace ?? 'default', target.pod]);
+  }
+
+  /** What `istioctl waypoint apply --enroll-namespace` does, without istioctl: the Gateway, then the label. */
+  async waypointApply(namespace: string): Promise<PodInfo> {
+    const gateway = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: WAYPOINT_NAME, namespace, labels: { 'istio.io/waypoint-for': 'service' } },
+      spec: { gatewayClassName: 'istio-waypoint', listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }] },
+    };
+    await this.kubectlOk(['apply', '-f', '-'], stringify(gateway));
+    await this.kubectlOk(['wait', '-n', namespace, '--for=condition=Programmed', `gateway/${WAYPOINT_NAME}`, `--timeout=${POD_READY_TIMEOUT_S}s`]);
+    await this.label(namespace, { 'istio.io/use-waypoint': WAYPOINT_NAME });
+    const sel = `gateway.networking.k8s.io/gateway-name=${WAYPOINT_NAME}`;
+    await this.kubectlOk(['wait', '-n', namespace, '--for=condition=Ready', 'pod', '-l', sel, `--timeout=${POD_READY_TIMEOUT_S}s`]);
+    const list = JSON.parse(await this.kubectlOk(['get', 'pods', '-n', namespace, '-l', sel, '-o', 'json'])) as { items: PodJson[] };
+    const p = list.items[0];
+    if (!p) throw new Error(`no waypoint pod for gateway ${namespace}/${WAYPOINT_NAME}`);
+    return { namespace, name: p.metadata.name, ip: p.status.podIP ?? '', node: p.spec.nodeName ?? '' };
   }
 
   async label(namespace: string, labels: Record<string, string | null>): Promise<void> {

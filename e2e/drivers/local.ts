@@ -24,6 +24,8 @@ const ZTUNNEL_STATS_PORT = 15020;
 const ZTUNNEL_ADMIN_PORT = 15000;
 const ISTIOD_MONITORING_PORT = 15014;
 const CLI_TIMEOUT_MS = 120_000;
+/** `istioctl waypoint apply`'s default Gateway name. */
+const WAYPOINT_NAME = 'waypoint';
 const STOP_GRACE_MS = 5_000;
 const CAPTURE_START_TIMEOUT_MS = 5_000;
 /**
@@ -161,6 +163,16 @@ export class LocalDriver implements ClusterDriver {
     }
     if (!target.pod) throw new Error('logs needs a component or a pod');
     return this.cliOk(['logs', '-n', target.namespace ?? 'default', target.pod]);
+  }
+
+  async waypointApply(namespace: string): Promise<PodInfo> {
+    const base = [process.execPath, this.opts.meshctl, 'waypoint'];
+    const opts = { env: this.env(), timeoutMs: CLI_TIMEOUT_MS };
+    await runOk([...base, 'apply', '-n', namespace, '--enroll-namespace', '--wait', '--cluster', this.cluster], opts);
+    const rows = JSON.parse(await runOk([...base, 'list', '-n', namespace, '-o', 'json', '--cluster', this.cluster], opts)) as Array<{ name: string; pod?: string; running: boolean }>;
+    const w = rows.find((r) => r.name === WAYPOINT_NAME);
+    if (!w?.pod || !w.running) throw new Error(`waypoint ${namespace}/${WAYPOINT_NAME} is not running after apply --wait: ${JSON.stringify(rows)}`);
+    return this.pod(namespace, w.pod);
   }
 
   async label(namespace: string, labels: Record<string, string | null>): Promise<void> {

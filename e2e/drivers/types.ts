@@ -87,6 +87,12 @@ export interface ClusterDriver {
   metrics(component: MeshComponent, node: string): Promise<string>;
   /** GET on the component's admin port (ztunnel :15000), e.g. `/config_dump`. */
   admin(component: MeshComponent, node: string, path: string): Promise<string>;
+  /**
+   * `istioctl waypoint apply -n NS --enroll-namespace --wait`: a waypoint Gateway named `waypoint` (class
+   * istio-waypoint, for services), the namespace labelled istio.io/use-waypoint=waypoint; resolves with the
+   * waypoint's pod once it is ready.
+   */
+  waypointApply(namespace: string): Promise<PodInfo>;
   /** Tears the cluster down (only for drivers that created it). */
   destroy(): Promise<void>;
 }
