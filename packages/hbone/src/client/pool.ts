@@ -58,8 +58,10 @@ export function getTunnelInfo(tunnel: Duplex): HboneTunnelInfo | undefined {
   return tunnelInfo.get(tunnel);
 }
 
+// Runs once per tunnel on the connect path: a plain join instead of JSON. Newline cannot occur in SPIFFE ids,
+// IPs or host:port, so the fields cannot run into each other.
 function keyString(key: WorkloadKey): string {
-  return JSON.stringify([key.srcIdentity, key.dstIdentities, key.nextHop, key.srcIp]);
+  return `${key.srcIdentity}\n${key.dstIdentities.join('\n')}\n\n${key.nextHop}\n${key.srcIp}`;
 }
 
 function timeoutError(req: HboneConnectRequest, ms: number): HboneError {
