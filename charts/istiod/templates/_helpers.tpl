@@ -6,6 +6,10 @@ istiod{{- if .Values.revision }}-{{ .Values.revision }}{{- end }}
 {{ .Values.hub }}/{{ .Values.image }}:{{ .Values.tag | default .Chart.AppVersion }}
 {{- end }}
 
+{{- define "istiod.waypointImage" -}}
+{{ .Values.waypoint.hub | default .Values.hub }}/{{ .Values.waypoint.image }}:{{ .Values.waypoint.tag | default .Values.tag | default .Chart.AppVersion }}
+{{- end }}
+
 {{- define "istiod.selectorLabels" -}}
 app: istiod
 istio: pilot

@@ -37,6 +37,11 @@ export const istiodConfig = defineConfig({
   LEADER_RETRY_PERIOD: duration('5s', 'Kubernetes mode: how often the Lease is acquired or renewed'),
   KUBE_IGNORED_RESOURCES: list([], 'Kubernetes mode: resource plurals not to watch (e.g. endpointslices where only discovery.k8s.io/v1beta1 is served)'),
   LOG_LEVEL: enumOf(LOG_LEVELS, 'info', 'log level'),
+  WAYPOINT_DEPLOY: bool(true, 'Kubernetes mode: create a ServiceAccount, Deployment and Service for every istio-waypoint Gateway (leader only)'),
+  WAYPOINT_IMAGE: str('mesh/waypoint:latest', 'Kubernetes mode: container image of the waypoints istiod deploys'),
+  WAYPOINT_IMAGE_PULL_POLICY: str('IfNotPresent', 'Kubernetes mode: imagePullPolicy of deployed waypoints'),
+  WAYPOINT_ISTIOD_ADDRESS: str('', 'xDS/CA address deployed waypoints dial (empty = istiod.<ISTIO_NAMESPACE>.svc:<GRPC_PORT>)'),
+  WAYPOINT_LOG_LEVEL: enumOf(LOG_LEVELS, 'info', 'log level of deployed waypoints'),
 });
 
 export type IstiodConfig = ConfigValues<typeof istiodConfig.specs>;

@@ -6,7 +6,8 @@ import type { ConfigStore } from '../config';
 import { ELECTION_NAMES, KubeRest, LeaderElector } from '../leader';
 import type { StatusCondition } from '../model';
 import { StatusWriter } from '../status';
-import type { IstiodConfig } from './config';
+import { WaypointDeployer } from '../waypoint-deploy';
+import { ISTIOD_GRPC_PORT, type IstiodConfig } from './config';
 
 export interface KubeWriters {
   /** Recompute status soon (the config store's onInvalid hook). */
@@ -40,12 +41,26 @@ export function startKubeWriters(cfg: IstiodConfig, kc: KubeConfig, store: Confi
     return e;
   };
   const electors = [elect(ELECTION_NAMES.NAMESPACE_CONTROLLER, publisher), elect(ELECTION_NAMES.STATUS, status)];
+  const deployer = cfg.WAYPOINT_DEPLOY ? waypointDeployer(cfg, rest, store, log) : undefined;
+  if (deployer) electors.push(elect(ELECTION_NAMES.GATEWAY_DEPLOYMENT, deployer));
   return {
     onInvalid: () => status.trigger(),
     stop: async () => {
       await Promise.all(electors.map((e) => e.stop()));
       publisher.stop();
       status.stop();
+      deployer?.stop();
     },
   };
+}
+
+function waypointDeployer(cfg: IstiodConfig, rest: KubeRest, store: ConfigStore, log: Logger): WaypointDeployer {
+  const istiodAddress = cfg.WAYPOINT_ISTIOD_ADDRESS !== '' ? cfg.WAYPOINT_ISTIOD_ADDRESS : `istiod.${cfg.ISTIO_NAMESPACE}.svc:${cfg.GRPC_PORT === 0 ? ISTIOD_GRPC_PORT : cfg.GRPC_PORT}`;
+  return new WaypointDeployer({
+    rest, store, domainSuffix: cfg.DOMAIN_SUFFIX, logger: log.child({ component: 'istiod-waypoint-deploy' }),
+    render: {
+      image: cfg.WAYPOINT_IMAGE, imagePullPolicy: cfg.WAYPOINT_IMAGE_PULL_POLICY, istiodAddress,
+      clusterId: cfg.CLUSTER_ID, trustDomain: cfg.TRUST_DOMAIN, logLevel: cfg.WAYPOINT_LOG_LEVEL,
+    },
+  });
 }

@@ -12,6 +12,8 @@ export const ELECTION_NAMES = {
   NAMESPACE_CONTROLLER: 'istio-namespace-controller-election',
   GATEWAY_STATUS: 'istio-gateway-status-leader',
   STATUS: 'istio-status-leader',
+  /** Istio's gateway deployment controller election (GatewayDeploymentController, default revision). */
+  GATEWAY_DEPLOYMENT: 'istio-gateway-deployment-default',
 } as const;
 
 export interface LeaderElectorOptions {
