@@ -20,6 +20,8 @@ fi
 
 say "lint and typecheck"
 npx nx run-many -t lint typecheck --outputStyle=static || status=1
+# Scripts outside the packages (build, bench, CI helpers) are plain ESM for Node: linted here.
+npx eslint tools bench/src || status=1
 
 say "real kube-apiserver for istiod's Kubernetes tests (cached; ~3.5 min cold build)"
 # Without it the packages/istiod/test/kube tests skip; a failed build is a failed check, not a silent skip.

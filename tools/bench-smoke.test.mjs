@@ -1,4 +1,3 @@
-/* global process */
 // Keeps the benchmark harness from rotting: runs `node tools/bench.mjs --smoke` (one round, tiny sizes,
 // no doc write) for the peers installed on this machine and checks it measured them and cleaned up.
 import { execFileSync, spawnSync } from 'node:child_process';

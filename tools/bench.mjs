@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process */
 // Benchmark suite entry: `npm run bench -- [l4|l7|control-plane|cni] [--smoke] [--rounds N] [--peers a,b]`.
 // The harness lives in bench/src (plain ESM, runs with node; the ztunnel pair is bundled with esbuild).
 import path from 'node:path';
