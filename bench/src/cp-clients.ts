@@ -91,6 +91,7 @@ async function runCa(o: CaMode): Promise<void> {
   let next = 0;
   const errors: string[] = [];
   const start = now();
+  const cpu0 = process.cpuUsage();
   const deadline = start + o.durationMs;
   const worker = async (): Promise<void> => {
     while (now() < deadline && next < o.maxRequests) {
@@ -105,8 +106,10 @@ async function runCa(o: CaMode): Promise<void> {
   };
   await Promise.all(Array.from({ length: o.concurrency }, worker));
   const elapsedMs = now() - start;
+  const cpu = process.cpuUsage(cpu0);
   ca.close();
-  process.stdout.write(`${JSON.stringify({ issued, attempted: next, elapsedMs, certsPerS: (issued * 1000) / elapsedMs, errors })}\n`);
+  const clientCpuUs = cpu.user + cpu.system;
+  process.stdout.write(`${JSON.stringify({ issued, attempted: next, elapsedMs, certsPerS: (issued * 1000) / elapsedMs, clientCpuUs, errors })}\n`);
   process.exit(0);
 }
 

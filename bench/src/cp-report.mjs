@@ -28,11 +28,32 @@ export function summarizeCp(r) {
     syncIstiodCpuMs: r.cpu.sync.istiodUs / 1000,
     syncClientsCpuMs: r.cpu.sync.clientsUs / 1000,
     rssPeakMB: r.rss.peakMB,
-    certsPerS: med(r.ca.map((c) => c.certsPerS)),
-    rawSignPerS: med(r.ca.map((c) => c.rawSignPerS)),
-    istiodCpuUsPerCert: med(r.ca.map((c) => c.istiodCpuUsPerCert)),
-    caErrors: r.ca.flatMap((c) => c.errors),
+    ...summarizeCa(r.ca),
   };
+}
+
+/** Medians over CA rounds; CPU per certificate for istiod and for the client process (same 2 cores). */
+export function summarizeCa(rounds) {
+  return {
+    certsPerS: med(rounds.map((c) => c.certsPerS)),
+    rawSignPerS: med(rounds.map((c) => c.rawSignPerS)),
+    istiodCpuUsPerCert: med(rounds.map((c) => c.istiodCpuUsPerCert)),
+    clientCpuUsPerCert: med(rounds.map((c) => c.clientCpuUsPerCert)),
+    caErrors: rounds.flatMap((c) => c.errors),
+  };
+}
+
+/** `--only ca`: printed, never written to docs/performance.md (the section needs the xDS figures too). */
+export function renderCaOnly({ result: r, machine, command, date }) {
+  const s = summarizeCa(r.ca);
+  return [
+    `## control-plane CA rounds only (${date}, ${machine.nproc} CPUs, node ${machine.node}; \`${command}\`)`,
+    '',
+    '| round | certs/s | istiod CPU/cert | client CPU/cert | raw signs/s | errors |',
+    '|---|---|---|---|---|---|',
+    ...r.ca.map((c) => `| ${c.round} | ${fmt(c.certsPerS)} | ${fmt(c.istiodCpuUsPerCert)} us | ${fmt(c.clientCpuUsPerCert)} us | ${fmt(c.rawSignPerS)} | ${c.errors.length} |`),
+    `| median | ${fmt(s.certsPerS)} | ${fmt(s.istiodCpuUsPerCert)} us | ${fmt(s.clientCpuUsPerCert)} us | ${fmt(s.rawSignPerS)} | ${s.caErrors.length} |`,
+  ].join('\n');
 }
 
 export function cpGoals(s, sizes) {
@@ -91,6 +112,7 @@ export function renderCp({ result: r, summary: s, machine, command, date }) {
     `| CA certificates/s | ${fmt(s.certsPerS)} | ${fmt(s.certsPerS / 1000)}x of goal, ${s.rawSignPerS ? (s.certsPerS / s.rawSignPerS).toFixed(3) : '—'}x of raw signing |`,
     `| raw ECDSA P-256 signatures/s (one core, same run) | ${fmt(s.rawSignPerS)} | 1.00x |`,
     `| istiod CPU per certificate | ${fmt(s.istiodCpuUsPerCert)} us | — |`,
+    `| CA client process CPU per certificate (same 2 cores) | ${fmt(s.clientCpuUsPerCert)} us | — |`,
     `| CA errors | ${s.caErrors.length ? s.caErrors.slice(0, 2).join('; ').replace(/\|/g, '/') : 'none'} | — |`,
   ].join('\n');
 }

@@ -96,9 +96,24 @@ async function caRounds(bundle, istiod, state, sizes) {
     const out = await runChild(process.execPath, [bundle], { env, timeoutMs: sizes.caDurationMs + 60_000 });
     const res = JSON.parse(out.trim().split('\n').pop());
     const istiodCpuUs = cpuMicros(istiod.proc.child.pid) - cpu0;
-    rounds.push({ round: r, rawSignPerS: sign, ...res, istiodCpuUsPerCert: res.issued ? istiodCpuUs / res.issued : undefined });
+    const perCert = (us) => (res.issued && us != null ? us / res.issued : undefined);
+    rounds.push({ round: r, rawSignPerS: sign, ...res, istiodCpuUsPerCert: perCert(istiodCpuUs), clientCpuUsPerCert: perCert(res.clientCpuUs) });
   }
   return rounds;
+}
+
+/** `--only ca`: the same istiod and state, CA rounds only (no xDS clients). */
+export async function runCaOnly({ repoRoot, sizes, log }) {
+  const bundles = await bundleAll(repoRoot);
+  const dir = trackTempDir(fs.mkdtempSync(path.join(os.tmpdir(), 'mbench-cp-')));
+  const state = writeSyntheticState(dir, sizes);
+  const istiod = await startIstiod({ bundle: bundles.istiod, dir, state, debounceAfterMs: DEBOUNCE_AFTER_MS });
+  log('control-plane: CA rounds only');
+  try {
+    return { sizes, caPool: { keysPerIdentity: CA_KEYS_PER_IDENTITY, identities: state.identities.length }, ca: await caRounds(bundles.clients, istiod, state, sizes) };
+  } finally {
+    await stopChild(istiod.proc);
+  }
 }
 
 export async function runControlPlane({ repoRoot, sizes, log }) {

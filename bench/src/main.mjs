@@ -1,5 +1,5 @@
 /* global process */
-// `npm run bench [-- l4|l7|control-plane|cni ...] [--smoke] [--rounds N] [--peers a,b] [--no-write]`
+// `npm run bench [-- l4|l7|control-plane|cni ...] [--smoke] [--rounds N] [--peers a,b] [--only ca] [--no-write]`
 // Measures this project and its peers in the same run, writes bench-results/<date>.json and the target's
 // section of docs/performance.md. Cleans up every process, netns and temp dir it made, also on Ctrl-C.
 import fs from 'node:fs';
@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { runL4, L4_SIZES } from './l4.mjs';
 import { summarizeL4 } from './l4-summary.mjs';
-import { runControlPlane, CP_SIZES } from './cp.mjs';
-import { renderCp, summarizeCp } from './cp-report.mjs';
+import { runCaOnly, runControlPlane, CP_SIZES } from './cp.mjs';
+import { renderCaOnly, renderCp, summarizeCa, summarizeCp } from './cp-report.mjs';
 import { CNI_SIZES, renderCni, runCni } from './cni.mjs';
 import { L7_SIZES, runL7 } from './l7.mjs';
 import { renderL7, summarizeL7 } from './l7-report.mjs';
@@ -43,7 +43,7 @@ function machine() {
 }
 
 function parseArgs(argv) {
-  const opts = { targets: [], smoke: false, write: true, rounds: undefined, peers: undefined };
+  const opts = { targets: [], smoke: false, write: true, rounds: undefined, peers: undefined, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i].replace(/^--(?=l4$|l7$|cni$|control-plane$)/, '');
     if (TARGETS.includes(a)) opts.targets.push(a);
@@ -51,10 +51,12 @@ function parseArgs(argv) {
     else if (a === '--no-write') opts.write = false;
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a === '--peers') opts.peers = argv[++i].split(',');
-    else throw new Error(`unknown argument ${a}; usage: bench.mjs [l4|l7|control-plane|cni ...] [--smoke] [--rounds N] [--peers direct,stunnel,haproxy,ztunnel] [--no-write]`);
+    else if (a === '--only') opts.only = argv[++i];
+    else throw new Error(`unknown argument ${a}; usage: bench.mjs [l4|l7|control-plane|cni ...] [--smoke] [--rounds N] [--peers direct,stunnel,haproxy,ztunnel] [--only ca] [--no-write]`);
   }
   if (opts.targets.length === 0) opts.targets = opts.smoke ? ['l4'] : [...TARGETS];
-  if (opts.smoke) opts.write = false;
+  if (opts.smoke || opts.only !== undefined) opts.write = false; // a partial run never rewrites a doc section
+  if (opts.only !== undefined && opts.only !== 'ca') throw new Error(`--only ${opts.only}: only "ca" (control-plane CA rounds) is supported`);
   return opts;
 }
 
@@ -93,6 +95,10 @@ export async function main(repoRoot, argv) {
       if (target === 'control-plane') {
         await runTarget(target, results, opts, repoRoot, log, async () => {
           const sizes = { ...CP_SIZES[opts.smoke ? 'smoke' : 'full'], ...(opts.rounds ? { caRounds: opts.rounds } : {}) };
+          if (opts.only === 'ca') {
+            const result = await runCaOnly({ repoRoot, sizes, log });
+            return { result, summary: summarizeCa(result.ca), md: renderCaOnly({ result, machine: results.machine, command, date }) };
+          }
           const result = await runControlPlane({ repoRoot, sizes, log });
           const summary = summarizeCp(result);
           return { result, summary, md: renderCp({ result, summary, machine: results.machine, command, date }) };
