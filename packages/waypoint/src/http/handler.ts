@@ -1,7 +1,6 @@
 // The per-request pipeline (Envoy's HTTP filter chain in a waypoint): path normalisation, L7 authorization
 // (403 "RBAC: access denied"), route selection (404 when routes exist and none matches), direct response /
 // redirect, fault injection, header ops and rewrites, then forwarding with retries and timeouts.
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import type { Logger } from '@mesh/core';
@@ -15,11 +14,18 @@ import { localReply, type DownstreamRequest, type DownstreamResponse, type Excha
 import { decideFault } from './fault';
 import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
 import { Mirrors, sampledMirrors, teeBody } from './mirror';
+import { newTraceparent, randomHex } from './ids';
 import { forward, type ProxyDeps } from './proxy';
 import { identityFacts, sourceFacts } from './peers';
 
 /** Bodies buffered so a retry can replay them; Envoy's default per-request buffer limit is 1 MiB as well. */
 export const RETRY_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * The abort reason once an exchange is over. A shared reason, because abort() without one builds a
+ * DOMException (with a stack) per request.
+ */
+const EXCHANGE_DONE = Object.freeze({ code: 'WAYPOINT_EXCHANGE_DONE' });
 
 export interface HandlerDeps extends ProxyDeps {
   readonly metrics: RequestMetrics;
@@ -71,7 +77,7 @@ function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: Tunne
   const done = (): void => {
     if (recorded) return;
     recorded = true;
-    ctl.abort();
+    ctl.abort(EXCHANGE_DONE);
     if (!res.writableFinished && ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
     deps.metrics.record({ ...ex.record, durationMs: performance.now() - ex.startMs });
   };
@@ -216,8 +222,8 @@ async function withRouteTimeout(ex: Exchange, timeoutMs: number, run: Promise<vo
 function upstreamHeaders(req: DownstreamRequest, authority: string, ctx: TunnelContext): HeaderMap {
   const headers = forwardableHeaders(req.headers);
   headers.host = authority;
-  if (headers.traceparent === undefined) headers.traceparent = ctx.traceparent ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00`;
-  if (headers['x-request-id'] === undefined) headers['x-request-id'] = randomBytes(16).toString('hex');
+  if (headers.traceparent === undefined) headers.traceparent = ctx.traceparent ?? newTraceparent();
+  if (headers['x-request-id'] === undefined) headers['x-request-id'] = randomHex(16);
   headers['x-forwarded-proto'] ??= 'http';
   return headers;
 }

@@ -1,7 +1,6 @@
 // Forwarding with Envoy's router semantics: weighted backend chosen once per request, an endpoint per try
 // (round robin), retries on retriable outcomes within the attempt budget, per-try and whole-request timeouts
 // (504 "upstream request timeout"), 503 "no healthy upstream" when the backend has no endpoints.
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
@@ -9,6 +8,7 @@ import { pickWeighted } from '../route/index';
 import { affinityFor, outcomeOfStatus, type Affinity, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 import { localReply, type Exchange } from './exchange';
 import { sendOnce, type TryResult } from './forward';
+import { randomHex } from './ids';
 import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
 import { isRetriable, retryBackoffMs, type TryOutcome } from './retry';
 
@@ -62,7 +62,7 @@ function clusterFor(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.Weight
 function affinityOf(plan: ForwardPlan, cluster: UpstreamCluster | undefined): Affinity | undefined {
   const lb = cluster?.policy?.loadBalancer;
   if (lb?.consistentHash === undefined) return undefined;
-  return affinityFor(lb, { headers: plan.headers, path: plan.path, sourceIp: plan.sourceIp }, () => randomBytes(8).toString('hex'));
+  return affinityFor(lb, { headers: plan.headers, path: plan.path, sourceIp: plan.sourceIp }, () => randomHex(8));
 }
 
 function resolveEndpoint(deps: ProxyDeps, plan: ForwardPlan, backend: waypoint.WeightedBackend | undefined, cluster: UpstreamCluster | undefined, hashKey: string | undefined): Endpoint | undefined {

@@ -1,7 +1,8 @@
 // Istio's standard request metrics as the waypoint reports them (Envoy + Istio stats filter):
 // istio_requests_total, istio_request_duration_milliseconds, istio_request_bytes, istio_response_bytes with
 // reporter="waypoint" and connection_security_policy="mutual_tls"; missing values are "unknown".
-import { Counter, Histogram, type Registry } from '@mesh/core';
+import type { Registry } from '@mesh/core';
+import { LabelledCounter, LabelledHistogram } from './labelled';
 
 export const REQUEST_LABELS = [
   'reporter', 'source_workload', 'source_canonical_service', 'source_canonical_revision', 'source_workload_namespace',
@@ -79,25 +80,32 @@ export function requestLabels(r: RequestRecord): RequestLabels {
   };
 }
 
+/** One string per label set: label values never contain NUL. */
+function seriesKey(l: RequestLabels): string {
+  let k = '';
+  for (const name of REQUEST_LABELS) k += `${l[name]}\u0000`;
+  return k;
+}
+
 export class RequestMetrics {
-  readonly requests: Counter<RequestLabelName>;
-  readonly duration: Histogram<RequestLabelName>;
-  readonly requestBytes: Histogram<RequestLabelName>;
-  readonly responseBytes: Histogram<RequestLabelName>;
+  readonly requests: LabelledCounter;
+  readonly duration: LabelledHistogram;
+  readonly requestBytes: LabelledHistogram;
+  readonly responseBytes: LabelledHistogram;
 
   constructor(registry: Registry) {
-    const labelNames = [...REQUEST_LABELS];
-    this.requests = new Counter({ name: 'istio_requests_total', help: 'Requests handled by the waypoint', labelNames, registers: [registry] });
-    this.duration = new Histogram({ name: 'istio_request_duration_milliseconds', help: 'Request duration', labelNames, buckets: DURATION_BUCKETS_MS, registers: [registry] });
-    this.requestBytes = new Histogram({ name: 'istio_request_bytes', help: 'Request body sizes', labelNames, buckets: SIZE_BUCKETS_BYTES, registers: [registry] });
-    this.responseBytes = new Histogram({ name: 'istio_response_bytes', help: 'Response body sizes', labelNames, buckets: SIZE_BUCKETS_BYTES, registers: [registry] });
+    this.requests = new LabelledCounter('istio_requests_total', 'Requests handled by the waypoint', registry);
+    this.duration = new LabelledHistogram('istio_request_duration_milliseconds', 'Request duration', DURATION_BUCKETS_MS, registry);
+    this.requestBytes = new LabelledHistogram('istio_request_bytes', 'Request body sizes', SIZE_BUCKETS_BYTES, registry);
+    this.responseBytes = new LabelledHistogram('istio_response_bytes', 'Response body sizes', SIZE_BUCKETS_BYTES, registry);
   }
 
   record(r: RequestRecord): void {
     const labels = requestLabels(r);
-    this.requests.inc(labels);
-    this.duration.observe(labels, r.durationMs);
-    this.requestBytes.observe(labels, r.requestBytes);
-    this.responseBytes.observe(labels, r.responseBytes);
+    const key = seriesKey(labels);
+    this.requests.inc(key, labels);
+    this.duration.observe(key, labels, r.durationMs);
+    this.requestBytes.observe(key, labels, r.requestBytes);
+    this.responseBytes.observe(key, labels, r.responseBytes);
   }
 }
