@@ -6,6 +6,7 @@
         "native/addon.c",
         "native/common.c",
         "native/netns.c",
+        "native/netns-socket.c",
         "native/sockopt.c",
         "native/seqpacket.c",
         "native/poller.c"

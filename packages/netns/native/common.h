@@ -67,6 +67,13 @@ int apply_sock_opts(int fd, const sock_opts *o, const char **op, const char **hi
 /* Address family of a socket fd (AF_INET/AF_INET6/...), or -1 with errno set. */
 int socket_family(int fd);
 
+/*
+ * Creates a non-blocking, close-on-exec TCP socket (family 4 or 6) inside netns_fd, or in the current
+ * netns when netns_fd < 0, without moving the calling thread. Returns the fd, or -1 with *err (errno),
+ * *op (failing call) and *hint (what to check, may be NULL) set.
+ */
+int socket_in_netns(int netns_fd, int family, int *err, const char **op, const char **hint);
+
 /* Module sections: each adds its functions to exports. */
 bool init_netns(napi_env env, napi_value exports);
 bool init_sockopt(napi_env env, napi_value exports);

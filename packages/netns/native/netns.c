@@ -1,10 +1,9 @@
 /*
- * Network-namespace operations. ztunnel (Z:src/inpod/netns.rs) enters a pod's netns to create the
- * per-pod listeners and upstream sockets; a socket keeps the netns it was created in, so only the
- * socket() call itself has to run inside the namespace. We do that with setns-and-back on the calling
- * (JS) thread: setns(CLONE_NEWNET) only affects the calling thread, the window is a single syscall,
- * and the original netns is saved as an fd first so it can always be restored. If restoring ever
- * failed, continuing would run Node's main thread in a pod's network namespace, so we abort instead.
+ * Network-namespace operations. ztunnel (Z:src/inpod/netns.rs) creates the per-pod listeners and
+ * upstream sockets inside a pod's netns; a socket keeps the netns it was created in, so only socket()
+ * itself has to run there, and that happens on a helper thread (netns-socket.c): the JS main thread never
+ * changes its network namespace. Options, bind, listen and connect then run here, on the caller's thread,
+ * and act in the socket's own netns.
  */
 #include "common.h"
 
@@ -25,7 +24,6 @@
 #endif
 #define NS_GET_NSTYPE_IOCTL _IO(0xb7, 0x3)
 
-#define HINT_SETNS "needs CAP_SYS_ADMIN and an fd from openNetns()"
 #define HINT_NOT_NETNS "not a network namespace: expected /proc/<pid>/ns/net or /var/run/netns/<name>"
 
 /* 1 = netns, 0 = not a netns, -1 = error (errno set). */
@@ -84,37 +82,6 @@ static napi_value js_dup_fd(napi_env env, napi_callback_info info) {
   int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (dup < 0) return throw_errno(env, errno, "fcntl(F_DUPFD_CLOEXEC)", "is the fd open?");
   return make_int32(env, dup);
-}
-
-/* Creates a non-blocking TCP socket inside netns_fd (or the current netns when netns_fd < 0). */
-static int socket_in_netns(int netns_fd, int family, int *err, const char **op, const char **hint) {
-  int domain = family == 6 ? AF_INET6 : AF_INET;
-  int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
-  *hint = NULL;
-  if (netns_fd < 0) {
-    int fd = socket(domain, type, 0);
-    if (fd < 0) { *err = errno; *op = "socket"; }
-    return fd;
-  }
-  int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (orig < 0) {
-    *err = errno; *op = "open(/proc/thread-self/ns/net)"; *hint = "is /proc mounted?";
-    return -1;
-  }
-  if (setns(netns_fd, CLONE_NEWNET) != 0) {
-    *err = errno; *op = "setns(CLONE_NEWNET)"; *hint = HINT_SETNS;
-    close(orig);
-    return -1;
-  }
-  int fd = socket(domain, type, 0);
-  int socket_err = errno;
-  if (setns(orig, CLONE_NEWNET) != 0) {
-    fprintf(stderr, "mesh_netns: FATAL: cannot restore the thread's network namespace: %s\n", strerror(errno));
-    abort();
-  }
-  close(orig);
-  if (fd < 0) { *err = socket_err; *op = "socket"; }
-  return fd;
 }
 
 /* Socket in netns + options. Returns fd, or -1 with a pending JS exception. */
