@@ -1,7 +1,7 @@
 /**
  * Network namespaces and TCP sockets created inside them. Mirrors ztunnel's in-pod mode
- * (Z:src/inpod/netns.rs): a socket belongs to the netns it was created in, so the addon only
- * enters the pod netns for the socket() call and returns the main thread to its own netns at once.
+ * (Z:src/inpod/netns.rs): a socket belongs to the netns it was created in, so only socket() runs in
+ * the pod netns, on the addon's helper thread; the calling JS thread never changes its netns.
  * Every fd returned here is non-blocking and close-on-exec, and owned by the caller until handed
  * to Node (`serverFromFd` / `socketFromFd`), after which Node closes it.
  */
