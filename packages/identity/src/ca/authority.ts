@@ -53,8 +53,10 @@ export interface SelfSignedCaOptions extends CaLimits {
 export interface IssueRequest {
   /** The SAN to certify. Under impersonation istiod ignores the CSR's own SANs, and so do we. */
   identity: Identity;
-  /** PEM CSR (its signature is checked); or give `publicKey` instead. */
+  /** PEM CSR (its signature is checked); or give `spki` or `publicKey` instead. */
   csrPem?: string;
+  /** DER SubjectPublicKeyInfo already checked by the caller (e.g. `parseCsr(pem).spki`): copied as is. */
+  spki?: Buffer;
   publicKey?: KeyObject;
   /** ≤0 or absent → the default TTL. */
   ttlMs?: number;
@@ -156,6 +158,7 @@ export class CertificateAuthority {
 
 function requestedSpki(req: IssueRequest): Buffer {
   if (req.csrPem !== undefined) return parseCsr(req.csrPem).spki;
+  if (req.spki !== undefined) return req.spki;
   if (req.publicKey !== undefined) return publicKeyToSpkiDer(req.publicKey);
   throw new CsrInvalidError({ reason: 'neither a CSR nor a public key was given' });
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, randomFillSync, sign, type KeyObject } from 'node:crypto';
 import { bitString, bool, explicit, octetString, oid, seq, set, directoryString, tlv, x509Time } from '../der/encode';
 import { OID, type SignatureAlgorithm } from '../pki/algorithms';
 
@@ -6,6 +6,10 @@ import { OID, type SignatureAlgorithm } from '../pki/algorithms';
 export const VERSION_V3 = explicit(0, Buffer.from([0x02, 0x01, 0x02]));
 export const EMPTY_NAME = Buffer.from([0x30, 0x00]);
 const SERIAL_BYTES = 16;
+/** Serials are cut from one pool refilled per 256 certificates: one CSPRNG call instead of one per certificate. */
+const SERIAL_POOL_BYTES = SERIAL_BYTES * 256;
+const serialPool = Buffer.alloc(SERIAL_POOL_BYTES);
+let serialPoolOffset = SERIAL_POOL_BYTES;
 
 /** A Name with a single O= attribute, how istiod names its self-signed root (O=<trust domain>). */
 export function organizationName(org: string): Buffer {
@@ -14,7 +18,12 @@ export function organizationName(org: string): Buffer {
 
 /** 16 random bytes as a positive, minimally encoded INTEGER (RFC 5280: positive, at most 20 octets). */
 export function randomSerial(): Buffer {
-  const serial = randomBytes(SERIAL_BYTES);
+  if (serialPoolOffset === SERIAL_POOL_BYTES) {
+    randomFillSync(serialPool);
+    serialPoolOffset = 0;
+  }
+  const serial = Buffer.from(serialPool.subarray(serialPoolOffset, serialPoolOffset + SERIAL_BYTES));
+  serialPoolOffset += SERIAL_BYTES;
   // Clear the sign bit; a zero first byte would make the encoding non-minimal, which Go rejects.
   serial[0] = (serial[0] ?? 0) & 0x7f || 0x01;
   return Buffer.concat([Buffer.from([0x02, SERIAL_BYTES]), serial]);

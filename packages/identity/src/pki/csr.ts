@@ -1,19 +1,22 @@
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { sign, verify, type KeyObject } from 'node:crypto';
 import { bitString, bool, explicit, octetString, oid, seq, set, smallInt, tlv, toPem } from '../der/encode';
 import { children, content, expectElement, oidToString, pemBlocks, raw, type DerElement } from '../der/decode';
 import { CsrInvalidError } from '../errors';
 import { formatSpiffeId, type Identity } from '../spiffe/identity';
 import { OID, hashForSignatureOid, signatureAlgorithmFor } from './algorithms';
-import { publicKeyToSpkiDer } from './keys';
+import { importSpkiDer, publicKeyToSpkiDer } from './keys';
 
 const EMPTY_NAME = Buffer.from([0x30, 0x00]);
 const GENERAL_NAME_URI = 0x86;
 const GENERAL_NAME_DNS = 0x82;
 
+const SAN_OID = oid(OID.subjectAltName);
+const CRITICAL = bool(true);
+
 /** SubjectAltName extension with URI names. Critical because the subject is empty (RFC 5280 4.2.1.6). */
 export function sanExtension(uris: readonly string[], critical = true): Buffer {
   const names = seq(...uris.map((u) => tlv(GENERAL_NAME_URI, Buffer.from(u, 'utf8'))));
-  return critical ? seq(oid(OID.subjectAltName), bool(true), octetString(names)) : seq(oid(OID.subjectAltName), octetString(names));
+  return critical ? seq(SAN_OID, CRITICAL, octetString(names)) : seq(SAN_OID, octetString(names));
 }
 
 /**
@@ -58,7 +61,7 @@ export function parseCsr(pem: string): ParsedCsr {
 
 function importSpki(spki: Buffer): KeyObject {
   try {
-    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    return importSpkiDer(spki);
   } catch (err) {
     throw new CsrInvalidError({ reason: 'public key is not a valid SubjectPublicKeyInfo' }, { cause: err });
   }

@@ -1,4 +1,4 @@
-export { generateWorkloadKey, generateRsaKey, privateKeyToPem, publicKeyToSpkiDer } from './keys';
+export { generateWorkloadKey, generateRsaKey, importSpkiDer, privateKeyToPem, publicKeyToSpkiDer } from './keys';
 export type { KeyPair } from './keys';
 export { buildCsr, parseCsr } from './csr';
 export type { ParsedCsr } from './csr';

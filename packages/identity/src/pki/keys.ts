@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { NULL, bitString, oid, seq, uintBytes } from '../der/encode';
 
 export interface KeyPair {
@@ -43,4 +43,29 @@ export function publicKeyToSpkiDer(key: KeyObject): Buffer {
     return seq(RSA_ALGORITHM, bitString(rsaKey));
   }
   return key.export({ type: 'spki', format: 'der' });
+}
+
+/**
+ * The exact DER prefix of a named-curve EC SubjectPublicKeyInfo with an uncompressed point, per curve:
+ * SEQUENCE { SEQUENCE { id-ecPublicKey, curve }, BIT STRING (0 unused bits) 0x04 ... }.
+ */
+const EC_SPKI_PREFIXES: readonly { crv: 'P-256' | 'P-384'; prefix: Buffer; coordBytes: number }[] = [
+  { crv: 'P-256', prefix: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex'), coordBytes: 32 },
+  { crv: 'P-384', prefix: Buffer.from('3076301006072a8648ce3d020106052b81040022036200' + '04', 'hex'), coordBytes: 48 },
+];
+
+/**
+ * Import a DER SubjectPublicKeyInfo. An exact P-256/P-384 SPKI (what every ztunnel CSR carries) goes through
+ * the JWK importer: with OpenSSL 3, Node's DER/PEM import runs the generic decoder framework and costs ~3x
+ * more, once per certificate on the CA's hot path. The JWK path still checks the point is on the curve.
+ * Anything else (RSA, compressed points, explicit parameters) takes the general importer.
+ */
+export function importSpkiDer(spki: Buffer): KeyObject {
+  for (const ec of EC_SPKI_PREFIXES) {
+    if (spki.length !== ec.prefix.length + 2 * ec.coordBytes || !spki.subarray(0, ec.prefix.length).equals(ec.prefix)) continue;
+    const x = spki.subarray(ec.prefix.length, ec.prefix.length + ec.coordBytes).toString('base64url');
+    const y = spki.subarray(ec.prefix.length + ec.coordBytes).toString('base64url');
+    return createPublicKey({ key: { kty: 'EC', crv: ec.crv, x, y }, format: 'jwk' });
+  }
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
 }

@@ -2,6 +2,7 @@ import { experimental, Server, type ServerCredentials } from '@grpc/grpc-js';
 import { createLogger, createMetricsRegistry, type Logger, type RunningHttpServer } from '@mesh/core';
 import type { CertificateAuthority } from '@mesh/identity';
 import {
+  cachedTokenReviewer,
   kubePodLookup,
   kubeTokenReviewAuthenticator,
   kubeTokenReviewer,
@@ -165,7 +166,7 @@ async function loadCa(cfg: IstiodConfig, source: ConfigSourceSpec, kc: ReturnTyp
 function createAuthenticator(cfg: IstiodConfig, source: ConfigSourceSpec, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Authenticator {
   if (cfg.AUTH_TOKENS_FILE !== '') return tokenFileAuthenticator({ path: cfg.AUTH_TOKENS_FILE, logger: log });
   if (source.kind === 'kubernetes' && kc !== undefined) {
-    return kubeTokenReviewAuthenticator({ review: kubeTokenReviewer(kc), lookupPod: kubePodLookup(kc), logger: log });
+    return kubeTokenReviewAuthenticator({ review: cachedTokenReviewer(kubeTokenReviewer(kc)), lookupPod: kubePodLookup(kc), logger: log });
   }
   throw new IstiodStartError({ setting: 'AUTH_TOKENS_FILE', reason: 'directory mode needs a tokens file to authenticate ztunnels (there is no TokenReview)' });
 }

@@ -12,5 +12,6 @@ export {
   type PodInfo,
   type KubeTokenReviewAuthenticatorOptions,
 } from './kube-token-review';
+export { cachedTokenReviewer, jwtExpiryMs, TOKEN_REVIEW_CACHE_TTL_MS, type TokenReviewCacheOptions } from './token-review-cache';
 export { loadKubeConfig, kubeTokenReviewer, kubePodLookup } from './kube-client';
 export { xdsAuthenticatorOf } from './xds-adapter';

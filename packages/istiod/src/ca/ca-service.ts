@@ -98,9 +98,9 @@ export class CaService {
       this.metrics?.authnFailures.inc();
       return this.refuse(status.UNAUTHENTICATED, err, peer);
     }
-    let spki;
+    let spki: Buffer;
     try {
-      spki = parseCsr(req.csr).publicKey;
+      spki = parseCsr(req.csr).spki;
     } catch (err) {
       this.metrics?.csrParseErrors.inc();
       return this.refuse(status.INVALID_ARGUMENT, err, peer);
@@ -108,12 +108,16 @@ export class CaService {
     return this.sign(identity, spki, req.validityDuration, peer);
   }
 
-  private sign(identity: Identity, publicKey: ReturnType<typeof parseCsr>['publicKey'], ttlS: bigint, peer: string): Reply {
+  private sign(identity: Identity, spki: Buffer, ttlS: bigint, peer: string): Reply {
     try {
       const ca = typeof this.options.ca === 'function' ? this.options.ca() : this.options.ca;
-      const issued = ca.issueWorkloadCert({ identity, publicKey, ttlMs: this.effectiveTtlMs(ttlS) });
+      const issued = ca.issueWorkloadCert({ identity, spki, ttlMs: this.effectiveTtlMs(ttlS) });
       this.metrics?.issued.inc();
-      this.options.logger?.debug({ peer, identity: formatSpiffeId(identity), notAfter: new Date(issued.notAfterMs).toISOString() }, 'issued workload certificate');
+      const log = this.options.logger;
+      // Checked first so the per-certificate fields are not built when debug is off (the usual case).
+      if (log?.isLevelEnabled('debug') === true) {
+        log.debug({ peer, identity: formatSpiffeId(identity), notAfter: new Date(issued.notAfterMs).toISOString() }, 'issued workload certificate');
+      }
       return { chain: issued.certChainPem };
     } catch (err) {
       this.metrics?.csrSignErrors.inc();
