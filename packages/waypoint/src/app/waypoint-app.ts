@@ -15,7 +15,7 @@ import { KeySets, type KeySetOptions } from '../jwt/index';
 import { WaypointListener } from '../listener/index';
 import { RequestMetrics } from '../metrics/index';
 import { compilePolicies, type CompiledPolicies } from '../policy/index';
-import { HboneAgents, hostPort, UpstreamClusters, UpstreamState } from '../upstream/index';
+import { HboneAgents, hostPort, portHttpVersion, UpstreamClusters, UpstreamState } from '../upstream/index';
 import { proxyTcp } from './tcp';
 
 export const CERT_WAIT_TIMEOUT_MS = 10_000;
@@ -67,7 +67,10 @@ export class WaypointApp {
       ...(opts.upstreamHbonePort === undefined ? {} : { hbonePort: opts.upstreamHbonePort }),
     });
     this.clusters = new UpstreamClusters((host, subset, port) => this.state?.trafficPolicy(host, subset, port));
-    const deps = { upstream: this.upstream, agents: this.agents, clusters: this.clusters, logger: this.logger.child({ component: 'proxy' }) };
+    const deps = {
+      upstream: this.upstream, agents: this.agents, clusters: this.clusters, logger: this.logger.child({ component: 'proxy' }),
+      isHttp2Port: (host: string, port: number) => this.upstreamHttpVersion(host, port) === 'http2',
+    };
     this.listener = new WaypointListener({
       secureContext,
       trustDomain: opts.identity.trustDomain,
@@ -102,6 +105,15 @@ export class WaypointApp {
 
   get opsServers(): OpsServers | undefined {
     return this.ops;
+  }
+
+  /** The config's port (protocol, then name) decides; else the WDS Service port's appProtocol; else HTTP/1.1. */
+  upstreamHttpVersion(host: string, port: number): 'http1' | 'http2' {
+    const p = this.state?.byHost.get(host)?.routes.service.ports.find((sp) => sp.port === port);
+    const fromConfig = p === undefined ? undefined : portHttpVersion(p.protocol, p.name);
+    if (fromConfig !== undefined) return fromConfig;
+    const wds = this.upstream.serviceByHost(host)?.ports.find((sp) => sp.servicePort === port);
+    return (wds === undefined ? undefined : portHttpVersion(wds.protocol, undefined)) ?? 'http1';
   }
 
   resolveTarget(host: string, port: number, authority: string): TunnelTarget | undefined {

@@ -1,10 +1,21 @@
-// One try of a request to one endpoint over its HBONE keep-alive agent, classified the way Envoy's retry
+// One HTTP/1.1 try of a request to one endpoint over its HBONE keep-alive agent, classified the way Envoy's retry
 // logic needs: a response, a connect failure (no tunnel), a reset (tunnel died before headers) or a timeout.
-import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 
+/** An upstream response, whichever HTTP version carried it. */
+export interface UpstreamResponse {
+  readonly statusCode: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable;
+  /** Trailers; complete once `body` ended. */
+  trailers(): Readonly<Record<string, string | string[] | undefined>>;
+  /** HTTP/2 only: the response was headers only (END_STREAM on HEADERS, a gRPC trailers-only answer). */
+  readonly headersOnly?: boolean;
+}
+
 export type TryResult =
-  | { kind: 'response'; res: IncomingMessage; outgoing: http.ClientRequest }
+  | { kind: 'response'; res: UpstreamResponse }
   | { kind: 'connect-failure'; error: Error }
   | { kind: 'reset'; error: Error }
   | { kind: 'timeout' }
@@ -40,7 +51,7 @@ function countOnConnection(outgoing: http.ClientRequest, max: number | undefined
   if (n >= max) outgoing.shouldKeepAlive = false;
 }
 
-class TryTimeoutError extends Error {
+export class TryTimeoutError extends Error {
   readonly code = 'WAYPOINT_TRY_TIMEOUT';
 }
 
@@ -75,10 +86,14 @@ export function sendOnce(t: TryRequest): Promise<TryResult> {
     outgoing.on('error', (error) => finish(connected ? { kind: 'reset', error } : { kind: 'connect-failure', error }));
     outgoing.once('response', (res) => {
       countOnConnection(outgoing, t.maxRequestsPerConnection);
-      finish({ kind: 'response', res, outgoing });
+      finish({ kind: 'response', res: fromHttp1(res) });
     });
     writeBody(outgoing, t.body, t.onBodyBytes);
   });
+}
+
+function fromHttp1(res: IncomingMessage): UpstreamResponse {
+  return { statusCode: res.statusCode ?? 502, headers: res.headers, body: res, trailers: () => res.trailers };
 }
 
 function writeBody(outgoing: http.ClientRequest, body: Buffer | Readable | undefined, count?: (n: number) => void): void {

@@ -114,8 +114,8 @@ export class Mirrors {
       headers: headers as OutgoingHttpHeaders, body, timeoutMs: MIRROR_TIMEOUT_MS, signal: ctl.signal,
     });
     if (r.kind === 'response') {
-      r.res.resume();
-      await new Promise<void>((resolve) => r.res.once('close', resolve));
+      r.res.body.resume();
+      await new Promise<void>((resolve) => r.res.body.once('close', resolve));
     } else {
       this.deps.logger?.debug({ kind: r.kind, endpoint: `${ep.ip}:${ep.port}` }, 'mirror request failed');
     }

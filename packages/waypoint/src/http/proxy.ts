@@ -1,13 +1,15 @@
 // Forwarding with Envoy's router semantics: weighted backend chosen once per request, an endpoint per try
 // (round robin), retries on retriable outcomes within the attempt budget, per-try and whole-request timeouts
 // (504 "upstream request timeout"), 503 "no healthy upstream" when the backend has no endpoints.
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import { pickWeighted } from '../route/index';
 import { affinityFor, outcomeOfStatus, type Affinity, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 import { localReply, type Exchange } from './exchange';
-import { sendOnce, type TryResult } from './forward';
+import { sendOnce, type TryResult, type UpstreamResponse } from './forward';
+import { sendOnceH2 } from './forward-h2';
 import { randomHex } from './ids';
 import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
 import { isRetriable, retryBackoffMs, type TryOutcome } from './retry';
@@ -18,6 +20,8 @@ export interface ProxyDeps {
   readonly rand?: () => number;
   /** DestinationRule-driven cluster state (LB, pool limits, outlier detection); plain round robin without it. */
   readonly clusters?: UpstreamClusters;
+  /** Whether hostname:port is declared HTTP2/GRPC (forwarded as h2c); HTTP/1.1 otherwise. */
+  readonly isHttp2Port?: (hostname: string, port: number) => boolean;
 }
 
 /** Envoy's local reply when a circuit breaker refuses a request (response flag UO). */
@@ -44,7 +48,7 @@ function outcomeOf(r: TryResult, grpcStatus?: number): TryOutcome {
   return { kind: 'reset' };
 }
 
-function grpcStatusOf(res: IncomingMessage): number | undefined {
+function grpcStatusOf(res: UpstreamResponse): number | undefined {
   const v = res.headers['grpc-status'];
   return typeof v === 'string' ? Number(v) : undefined;
 }
@@ -97,7 +101,7 @@ async function admit(ex: Exchange, cluster: UpstreamCluster | undefined): Promis
 function track(cluster: UpstreamCluster | undefined, ep: Endpoint, r: TryResult, end: (() => void) | undefined): void {
   if (cluster === undefined || end === undefined) return;
   if (r.kind === 'response') {
-    r.res.once('close', end);
+    r.res.body.once('close', end);
     cluster.report(ep, outcomeOfStatus(r.res.statusCode ?? 0));
     return;
   }
@@ -117,12 +121,13 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
   const cluster = clusterFor(deps, plan, backend);
   if (!(await admit(ex, cluster))) return;
   const affinity = affinityOf(plan, cluster);
+  const h2 = backend !== undefined && deps.isHttp2Port?.(backend.hostname, backend.port || plan.port) === true;
   let releaseRetry: (() => void) | undefined;
   try {
     for (let attempt = 0; attempt < maxTries; attempt++) {
       const ep = resolveEndpoint(deps, plan, backend, cluster, affinity?.hashKey);
       if (ep === undefined) return localReply(ex, 503, 'no healthy upstream', 'UH');
-      const r = await tryOnce(deps, ex, plan, { ep, cluster, headers, perTryMs });
+      const r = await tryOnce(deps, ex, plan, { ep, cluster, headers, perTryMs, h2 });
       if (r.kind === 'cancelled') return;
       const grpc = r.kind === 'response' ? grpcStatusOf(r.res) : undefined;
       const last = attempt === maxTries - 1 || !Buffer.isBuffer(plan.body ?? Buffer.alloc(0));
@@ -131,7 +136,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
         // Envoy's max_retries circuit breaker: without a retry slot the current outcome is the answer.
         releaseRetry = cluster === undefined ? () => undefined : cluster.startRetry();
         if (releaseRetry !== undefined) {
-          if (r.kind === 'response') r.res.resume();
+          if (r.kind === 'response') r.res.body.resume();
           await sleep(retryBackoffMs(attempt, rand));
           continue;
         }
@@ -143,19 +148,39 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
   }
 }
 
-async function tryOnce(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan, t: { ep: Endpoint; cluster: UpstreamCluster | undefined; headers: HeaderMap; perTryMs: number }): Promise<TryResult> {
+interface TryPlan {
+  ep: Endpoint;
+  cluster: UpstreamCluster | undefined;
+  headers: HeaderMap;
+  perTryMs: number;
+  /** Forward as h2c (HTTP2/GRPC port) instead of HTTP/1.1. */
+  h2: boolean;
+}
+
+function sendTry(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan, t: TryPlan): Promise<TryResult> {
   const { ep, cluster } = t;
-  setDestination(ex, ep);
-  const end = cluster?.started(ep);
-  const r = await sendOnce({
+  const onBodyBytes = (n: number): void => {
+    ex.record.requestBytes += n;
+  };
+  if (t.h2) {
+    const maxStreams = cluster?.maxRequestsPerConnection ?? 0;
+    return sendOnceH2({
+      session: () => deps.agents.h2.acquire(ep, maxStreams), method: plan.method, path: plan.path, headers: t.headers,
+      body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyBytes,
+    });
+  }
+  return sendOnce({
     maxRequestsPerConnection: cluster?.maxRequestsPerConnection ?? 0,
     agent: deps.agents.agentFor(ep), host: ep.ip, port: ep.port, method: plan.method, path: plan.path,
-    headers: t.headers as OutgoingHttpHeaders, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal,
-    onBodyBytes: (n) => {
-      ex.record.requestBytes += n;
-    },
+    headers: t.headers as OutgoingHttpHeaders, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyBytes,
   });
-  track(cluster, ep, r, end);
+}
+
+async function tryOnce(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan, t: TryPlan): Promise<TryResult> {
+  setDestination(ex, t.ep);
+  const end = t.cluster?.started(t.ep);
+  const r = await sendTry(deps, ex, plan, t);
+  track(t.cluster, t.ep, r, end);
   return r;
 }
 
@@ -180,26 +205,40 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   applyHeaderOps(headers, route.responseHeaders);
   applyHeaderOps(headers, backend?.responseHeaders);
   if (setCookie !== undefined) appendSetCookie(headers, setCookie);
-  const status = up.statusCode ?? 502;
-  ex.record.responseCode = status;
+  ex.record.responseCode = up.statusCode;
   const grpc = grpcStatusOf(up);
   if (grpc !== undefined) ex.record.grpcStatus = grpc;
-  const res = ex.res;
-  (res as import('node:http').ServerResponse).writeHead(status, headers);
-  up.on('data', (chunk: Buffer) => {
+  if (up.headersOnly === true && respondHeadersOnly(ex, up.statusCode, headers)) return;
+  const res = ex.res as ServerResponse;
+  res.writeHead(up.statusCode, headers);
+  const body = up.body;
+  body.on('data', (chunk: Buffer) => {
     ex.record.responseBytes += chunk.length;
   });
-  up.on('end', () => {
-    const trailers = forwardableHeaders(up.trailers);
+  body.on('end', () => {
+    const trailers = forwardableHeaders(up.trailers());
     if (Object.keys(trailers).length === 0) return;
+    const gs = trailers['grpc-status'];
+    if (typeof gs === 'string') ex.record.grpcStatus = Number(gs);
     try {
-      (res as import('node:http').ServerResponse).addTrailers(trailers as Record<string, string>);
+      res.addTrailers(trailers as Record<string, string>);
     } catch {
       // An HTTP/1.1 response with a content-length cannot carry trailers; Envoy drops them too.
     }
   });
-  up.on('error', () => res.destroy());
-  up.pipe(res as NodeJS.WritableStream);
+  body.on('error', () => res.destroy());
+  body.pipe(res as NodeJS.WritableStream);
+}
+
+/**
+ * A gRPC trailers-only answer (HEADERS with END_STREAM, grpc-status among them) must reach an HTTP/2 client
+ * the same way: gRPC clients read grpc-status from a HEADERS frame only when it ends the stream.
+ */
+function respondHeadersOnly(ex: Exchange, status: number, headers: HeaderMap): boolean {
+  const stream = (ex.res as Partial<Http2ServerResponse>).stream;
+  if (stream === undefined || stream.headersSent || stream.destroyed) return false;
+  stream.respond({ ...headers, ':status': status }, { endStream: true });
+  return true;
 }
 
 function appendSetCookie(headers: HeaderMap, cookie: string): void {

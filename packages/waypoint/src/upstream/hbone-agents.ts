@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { HBONE_PORT, HbonePool } from '@mesh/hbone';
 import type { Endpoint } from './mesh-state';
+import { H2Sessions } from './h2-sessions';
 import { hostPort } from './ip';
 
 /** Envoy's connect_timeout default for waypoint clusters. */
@@ -66,6 +67,8 @@ class TunnelAgent extends http.Agent {
 
 export class HboneAgents {
   readonly pool: HbonePool;
+  /** h2c sessions inside HBONE tunnels, for HTTP2/GRPC ports. */
+  readonly h2: H2Sessions;
   private readonly agents = new Map<string, http.Agent>();
   private readonly hbonePort: number;
   private readonly connectTimeoutMs: number;
@@ -74,6 +77,7 @@ export class HboneAgents {
     this.pool = opts.pool ?? new HbonePool();
     this.hbonePort = opts.hbonePort ?? HBONE_PORT;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? UPSTREAM_CONNECT_TIMEOUT_MS;
+    this.h2 = new H2Sessions((ep) => this.openTunnel(ep));
   }
 
   /** The keep-alive Agent for one endpoint (created on first use). */
@@ -121,6 +125,7 @@ export class HboneAgents {
   async close(graceMs = 0): Promise<void> {
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+    this.h2.close();
     await this.pool.close(graceMs);
   }
 }

@@ -1,4 +1,5 @@
-export { UpstreamState, DEFAULT_TRUST_DOMAIN, type UpstreamWorkload, type UpstreamService, type Endpoint, type PortMapping } from './mesh-state';
+export { UpstreamState, DEFAULT_TRUST_DOMAIN, type UpstreamWorkload, type UpstreamService, type Endpoint, type PortMapping, type ServicePortInfo } from './mesh-state';
+export { portHttpVersion, type UpstreamHttpVersion } from './protocol';
 export { HboneAgents, UPSTREAM_CONNECT_TIMEOUT_MS, type HboneAgentsOptions } from './hbone-agents';
 export { bytesToIp, canonicalIp, hostPort } from './ip';
 export { affinityFor, EndpointPicker, endpointKey, hash32, hashKeyFor, lbPolicyOf, RING_POINTS_PER_ENDPOINT, type Affinity, type LbPolicy, type PickInput } from './lb';

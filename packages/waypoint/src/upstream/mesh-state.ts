@@ -3,6 +3,7 @@
 // istio.workload.Address resources istiod already serves to ztunnel.
 import type { Address, Workload, workload as wl } from '@mesh/api';
 import { bytesToIp, canonicalIp, hostPort } from './ip';
+import { appProtocolName } from './protocol';
 
 export interface UpstreamWorkload {
   readonly uid: string;
@@ -32,7 +33,12 @@ export interface UpstreamService {
   readonly namespace: string;
   readonly hostname: string;
   readonly vips: readonly string[];
-  readonly ports: readonly PortMapping[];
+  readonly ports: readonly ServicePortInfo[];
+}
+
+export interface ServicePortInfo extends PortMapping {
+  /** The port's appProtocol as Istio names it (HTTP, HTTP2, GRPC, TCP); '' when unset. */
+  readonly protocol: string;
 }
 
 export interface Endpoint {
@@ -72,7 +78,7 @@ function serviceFrom(s: wl.Service): UpstreamService {
     namespace: s.namespace,
     hostname: s.hostname,
     vips: s.addresses.map((a) => bytesToIp(a.address)).filter((ip): ip is string => ip !== undefined),
-    ports: s.ports.map((p) => ({ servicePort: p.servicePort, targetPort: p.targetPort })),
+    ports: s.ports.map((p) => ({ servicePort: p.servicePort, targetPort: p.targetPort, protocol: appProtocolName(p.appProtocol) })),
   };
 }
 
