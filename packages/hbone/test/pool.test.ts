@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTunnelInfo, HbonePool } from '../src/index';
-import { keyFor, readAll, startEcho, startHbone } from './harness';
+import { keyFor, loopbackForwarder, readAll, startEcho, startHbone } from './harness';
 import { CLIENT_ID, createTestPki, SERVER_ID, type TestPki } from './pki';
 
 let pki: TestPki;
@@ -194,4 +194,31 @@ describe('HbonePool', () => {
       .catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('HBONE_POOL_CLOSED');
   });
+
+  it('times out a CONNECT on a pooled connection whose peer never answers', async () => {
+    let silent = false;
+    const hb = await startHbone(serverCtx, {
+      onConnect: (req) => {
+        if (silent) return; // never accept() nor reject()
+        loopbackForwarder(req);
+      },
+    });
+    const pool = new HbonePool();
+    try {
+      const key = keyFor(hb.port);
+      const first = await pool.connect({ key, authority: `127.0.0.1:${echo.port}`, tlsOptions: { secureContext: clientCtx } });
+      silent = true;
+      const started = Date.now();
+      const err = await pool.connect({ key, authority: `127.0.0.1:${echo.port}`, tlsOptions: { secureContext: clientCtx }, connectTimeoutMs: 200 })
+        .catch((e: unknown) => e);
+      expect((err as { code?: string }).code).toBe('HBONE_CONNECT_TIMEOUT');
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(pool.connectionCount(key)).toBe(1); // the connection itself stays pooled
+      first.destroy();
+    } finally {
+      await pool.close();
+      await hb.server.close(0);
+    }
+  });
 });
+

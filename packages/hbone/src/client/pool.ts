@@ -88,17 +88,32 @@ export class HbonePool {
   async connect(req: HboneConnectRequest): Promise<Duplex> {
     if (this.closed) throw new HboneError('HBONE_POOL_CLOSED', 'HBONE pool is closed (shutting down)');
     const ms = req.connectTimeoutMs ?? HBONE_CONNECT_TIMEOUT_MS;
+    const k = keyString(req.key);
+    // The common case, a pooled connection with a free stream: only the CONNECT response needs a
+    // deadline, so no AbortController / EventTarget listeners on the per-connection path.
+    const ready = req.signal === undefined ? this.withCapacity(k) : undefined;
+    if (ready) {
+      ready.claim();
+      return this.openStream(ready, req, { timeoutMs: ms });
+    }
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(timeoutError(req, ms)), ms);
     const onOuterAbort = (): void => ctl.abort(req.signal?.reason);
     req.signal?.addEventListener('abort', onOuterAbort, { once: true });
     try {
-      const conn = await this.acquire(req, ctl.signal, ms);
-      return await this.openStream(conn, req, ctl.signal);
+      const conn = await this.acquire(k, req, ctl.signal, ms);
+      return await this.openStream(conn, req, { signal: ctl.signal });
     } finally {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onOuterAbort);
     }
+  }
+
+  private withCapacity(k: string): PooledConnection | undefined {
+    const list = this.byKey.get(k);
+    if (list === undefined) return undefined;
+    for (const c of list) if (c.hasCapacity()) return c;
+    return undefined;
   }
 
   /** Live (non-draining) connections, per key or in total. */
@@ -120,8 +135,7 @@ export class HbonePool {
     for (const c of conns) c.destroy();
   }
 
-  private async acquire(req: HboneConnectRequest, signal: AbortSignal, timeoutMs: number): Promise<PooledConnection> {
-    const k = keyString(req.key);
+  private async acquire(k: string, req: HboneConnectRequest, signal: AbortSignal, timeoutMs: number): Promise<PooledConnection> {
     for (;;) {
       const list = this.byKey.get(k) ?? [];
       const ready = list.find((c) => c.hasCapacity());
@@ -183,7 +197,7 @@ export class HbonePool {
     if (list.length === 0) this.byKey.delete(k);
   }
 
-  private openStream(conn: PooledConnection, req: HboneConnectRequest, signal: AbortSignal): Promise<Duplex> {
+  private openStream(conn: PooledConnection, req: HboneConnectRequest, deadline: ResponseDeadline): Promise<Duplex> {
     let stream: ClientHttp2Stream;
     try {
       stream = conn.session!.request(
@@ -195,17 +209,25 @@ export class HbonePool {
       throw new HboneError('HBONE_STREAM_FAILED', `HBONE CONNECT to ${req.authority} could not be sent: ${String(err)}`, { cause: err });
     }
     stream.once('close', () => conn.release());
-    return awaitResponse(stream, conn.id, req.authority, signal, this.opts.onError);
+    return awaitResponse(stream, conn.id, req, deadline, this.opts.onError);
   }
+}
+
+/** Either the caller's abort signal (slow path) or a plain timer started here (pooled fast path). */
+interface ResponseDeadline {
+  signal?: AbortSignal;
+  timeoutMs?: number;
 }
 
 function awaitResponse(
   stream: ClientHttp2Stream,
   connectionId: number,
-  authority: string,
-  signal: AbortSignal,
+  req: HboneConnectRequest,
+  deadline: ResponseDeadline,
   onError: ((err: Error) => void) | undefined,
 ): Promise<Duplex> {
+  const { authority } = req;
+  const { signal, timeoutMs } = deadline;
   return new Promise((resolve, reject) => {
     const fail = (err: unknown): void => {
       cleanup();
@@ -217,15 +239,17 @@ function awaitResponse(
       ));
     };
     const onClose = (): void => fail(undefined);
-    const onAbort = (): void => fail(signal.reason);
+    const onAbort = (): void => fail(signal?.reason);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => fail(timeoutError(req, timeoutMs)), timeoutMs);
     const cleanup = (): void => {
       stream.removeListener('error', fail);
       stream.removeListener('close', onClose);
-      signal.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
     };
     stream.once('error', fail);
     stream.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     stream.once('response', (headers) => {
       cleanup();
       const status = Number(headers[':status']);

@@ -38,6 +38,17 @@ describe('traceparent', () => {
     expect(newTraceparent()).not.toBe(a);
   });
 
+  it('stays valid and distinct across refills of its random pool', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2_000; i++) {
+      const tp = newTraceparent();
+      expect(parseTraceparent(tp)).toBeDefined();
+      seen.add(tp.slice(3, 35));
+      seen.add(tp.slice(36, 52));
+    }
+    expect(seen.size).toBe(4_000);
+  });
+
   it('round-trips', () => {
     const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
     fc.assert(fc.property(hex(32), hex(16), hex(2), (traceId, spanId, flags) => {

@@ -49,11 +49,12 @@ function headerString(value: string | string[] | undefined): string | undefined 
 export class HboneTunnelRequest {
   readonly authority: string;
   readonly target: HboneAuthority;
-  readonly headers: HboneRequestHeaders;
   readonly peer: HbonePeer;
   readonly local: SocketAddress;
   readonly remote: SocketAddress;
   private readonly stream: ServerHttp2Stream;
+  private readonly raw: IncomingHttpHeaders;
+  private parsed: HboneRequestHeaders | undefined;
   private answered = false;
 
   constructor(stream: ServerHttp2Stream, raw: IncomingHttpHeaders, conn: HboneConnectionInfo, authority: string, target: HboneAuthority) {
@@ -63,13 +64,20 @@ export class HboneTunnelRequest {
     this.peer = conn.peer;
     this.local = conn.local;
     this.remote = conn.remote;
-    this.headers = {
+    this.raw = raw;
+  }
+
+  /** Parsed on first use: an L4 hop that only relays bytes never pays for forwarded/baggage parsing. */
+  get headers(): HboneRequestHeaders {
+    const raw = this.raw;
+    this.parsed ??= {
       forwarded: parseForwarded(headerString(raw.forwarded)),
       traceparent: parseTraceparent(headerString(raw.traceparent)),
       baggage: parseBaggage(headerString(raw.baggage)),
       forwardedNetwork: headerString(raw['x-forwarded-network']),
       raw,
     };
+    return this.parsed;
   }
 
   get responded(): boolean {
