@@ -1,9 +1,10 @@
-// Builds the per-connection record (labels, access log child, release hook) shared by all three listeners.
+// Builds the per-connection record (labels, access log, release hook) shared by all three listeners.
 import type { Workload } from '@mesh/api';
-import type { Reporter, SecurityPolicy, TcpLabelInput } from '../metrics/index';
-import { parseSpiffeUri, type SpiffeIdentity } from '../state/index';
+import type { Logger } from '@mesh/core';
+import type { ProxyMetrics, Reporter, ResponseFlag, SecurityPolicy, TcpLabelInput, TcpLabels } from '../metrics/index';
+import { parseSpiffeUri } from '../state/index';
 import type { ServiceRef } from './decision/index';
-import type { ConnectionRecord } from './copy/index';
+import type { Closable, ConnectionRecord } from './copy/index';
 import type { PodContext, ProxyInputs } from './context';
 
 export interface RecordInput {
@@ -19,40 +20,87 @@ export interface RecordInput {
   securityPolicy: SecurityPolicy;
 }
 
-export function newRecord(inputs: ProxyInputs, pod: PodContext, r: RecordInput, closables: { destroy(): void }[]): ConnectionRecord {
-  const untrackDrain = inputs.drain.track();
-  const untrackPod = pod.connections.add(...closables);
-  const peer: SpiffeIdentity | undefined = r.peerIdentity === undefined ? undefined : parseSpiffeUri(r.peerIdentity);
-  const labelInput: TcpLabelInput = {
-    reporter: r.reporter,
-    sourceWorkload: r.source,
-    sourceIdentity: peer,
-    destinationWorkload: r.destination,
-    destinationService: r.destinationService,
-    securityPolicy: r.securityPolicy,
-  };
-  const labels = inputs.metrics.labels(labelInput);
-  let released = false;
-  return {
-    labels,
-    labelsWithFlag: (responseFlags) => inputs.metrics.labels({ ...labelInput, responseFlags }),
-    metrics: inputs.metrics,
-    accessLog: inputs.accessLog.child({
+/**
+ * One connection's bookkeeping. The access-log child logger (and its bindings object) is built only when a
+ * line is actually written: with the access log at warn (the benchmark) or info without failures, the
+ * per-connection path allocates no pino child. Lines carry the same fields either way.
+ */
+class ConnRecord implements ConnectionRecord {
+  readonly labels: TcpLabels;
+  readonly startedAtMs = Date.now();
+  private log: Logger | undefined;
+  private untrackPod: (() => void) | undefined;
+  private readonly untrackDrain: () => void;
+  private released = false;
+
+  constructor(
+    private readonly inputs: ProxyInputs,
+    private readonly pod: PodContext,
+    private readonly r: RecordInput,
+    private readonly labelInput: TcpLabelInput,
+  ) {
+    this.labels = inputs.metrics.labels(labelInput);
+    this.untrackDrain = inputs.drain.track();
+  }
+
+  get metrics(): ProxyMetrics {
+    return this.inputs.metrics;
+  }
+
+  labelsWithFlag(responseFlags: ResponseFlag): TcpLabels {
+    return this.inputs.metrics.labels({ ...this.labelInput, responseFlags });
+  }
+
+  logs(level: 'debug' | 'info'): boolean {
+    return this.inputs.accessLog.isLevelEnabled(level);
+  }
+
+  get accessLog(): Logger {
+    this.log ??= this.inputs.accessLog.child(this.bindings());
+    return this.log;
+  }
+
+  track(...closables: Closable[]): void {
+    const previous = this.untrackPod;
+    const untrack = this.pod.connections.add(...closables);
+    this.untrackPod = previous === undefined ? untrack : (): void => {
+      previous();
+      untrack();
+    };
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.untrackPod?.();
+    this.untrackDrain();
+  }
+
+  private bindings(): Record<string, string> {
+    const { r, labels } = this;
+    return {
       direction: r.reporter === 'source' ? 'outbound' : 'inbound',
-      pod: `${pod.info.namespace}/${pod.info.name}`,
+      pod: `${this.pod.info.namespace}/${this.pod.info.name}`,
       'src.addr': r.src,
       'dst.addr': r.dst,
       ...(r.hboneAddr ? { 'dst.hbone_addr': r.hboneAddr } : {}),
       'src.identity': labels.source_principal,
       'dst.identity': labels.destination_principal,
       ...(r.destinationService ? { 'dst.service': r.destinationService.hostname } : {}),
-    }),
-    startedAtMs: Date.now(),
-    release: () => {
-      if (released) return;
-      released = true;
-      untrackPod();
-      untrackDrain();
-    },
+    };
+  }
+}
+
+export function newRecord(inputs: ProxyInputs, pod: PodContext, r: RecordInput, closables: Closable[]): ConnectionRecord {
+  const labelInput: TcpLabelInput = {
+    reporter: r.reporter,
+    sourceWorkload: r.source,
+    sourceIdentity: r.peerIdentity === undefined ? undefined : parseSpiffeUri(r.peerIdentity),
+    destinationWorkload: r.destination,
+    destinationService: r.destinationService,
+    securityPolicy: r.securityPolicy,
   };
+  const rec = new ConnRecord(inputs, pod, r, labelInput);
+  if (closables.length > 0) rec.track(...closables);
+  return rec;
 }

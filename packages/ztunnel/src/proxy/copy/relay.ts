@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { bridge } from '@mesh/hbone';
 import type { Logger } from '@mesh/core';
 import type { ProxyMetrics, ResponseFlag, TcpLabels } from '../../metrics/index';
+import type { Closable } from './connection-set';
 
 /** Received = bytes from the client; sent = bytes to the client (Istio's direction for istio_tcp_*). */
 export interface ByteCounts {
@@ -26,25 +27,29 @@ export function upstreamSideCounts(upstream: Socket): () => ByteCounts {
 export interface ConnectionRecord {
   readonly labels: TcpLabels;
   /** The same label set with a failure flag (cached per pair like `labels`). */
-  readonly labelsWithFlag: (flag: ResponseFlag) => TcpLabels;
+  labelsWithFlag(flag: ResponseFlag): TcpLabels;
   readonly metrics: ProxyMetrics;
-  /** Child of the `access` logger carrying src/dst/identities. */
+  /** Child of the `access` logger carrying src/dst/identities (built on first use). */
   readonly accessLog: Logger;
+  /** Whether the `access` logger writes this level now (checked before building a line). */
+  logs(level: 'debug' | 'info'): boolean;
   readonly startedAtMs: number;
-  /** Drain / pod-teardown bookkeeping; called exactly once. */
-  readonly release: () => void;
+  /** Registers sockets/streams the pod teardown must destroy; released with the record. */
+  track(...closables: Closable[]): void;
+  /** Drain / pod-teardown bookkeeping; idempotent. */
+  release(): void;
 }
 
 /** Connection opened: counted and logged (Z:src/proxy/metrics.rs ConnectionOpen). */
 export function recordOpen(rec: ConnectionRecord): void {
   rec.metrics.connectionOpened(rec.labels);
-  rec.accessLog.debug('connection opened');
+  if (rec.logs('debug')) rec.accessLog.debug('connection opened');
 }
 
 /** Connection that never got to copy bytes (denied, upstream failure): counted opened+closed with its flag. */
 export function recordRejected(rec: ConnectionRecord, flag: ResponseFlag, error: string): void {
   rec.metrics.connectionRejected(rec.labelsWithFlag(flag));
-  rec.accessLog.info({ error, duration_ms: Date.now() - rec.startedAtMs }, 'connection complete');
+  if (rec.logs('info')) rec.accessLog.info({ error, duration_ms: Date.now() - rec.startedAtMs }, 'connection complete');
   rec.release();
 }
 
@@ -53,9 +58,11 @@ export function relay(client: Duplex, upstream: Duplex, counts: () => ByteCounts
   bridge(client, upstream, (err) => {
     const { received, sent } = counts();
     rec.metrics.connectionClosed(rec.labels, received, sent);
-    const fields = { bytes_recv: received, bytes_sent: sent, duration_ms: Date.now() - rec.startedAtMs };
-    if (err && !isQuietClose(err)) rec.accessLog.info({ ...fields, error: err.message }, 'connection complete');
-    else rec.accessLog.info(fields, 'connection complete');
+    if (rec.logs('info')) {
+      const fields = { bytes_recv: received, bytes_sent: sent, duration_ms: Date.now() - rec.startedAtMs };
+      if (err && !isQuietClose(err)) rec.accessLog.info({ ...fields, error: err.message }, 'connection complete');
+      else rec.accessLog.info(fields, 'connection complete');
+    }
     rec.release();
   });
 }

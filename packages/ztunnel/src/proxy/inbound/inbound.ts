@@ -74,8 +74,7 @@ async function onConnect(inputs: ProxyInputs, pod: PodContext, req: HboneTunnelR
     return;
   }
   const tunnel = req.accept();
-  const untrack = pod.connections.add(tunnel, upstream);
-  const release = rec.release;
+  rec.track(tunnel, upstream);
   recordOpen(rec);
-  relay(tunnel, upstream, upstreamSideCounts(upstream), { ...rec, release: () => { untrack(); release(); } });
+  relay(tunnel, upstream, upstreamSideCounts(upstream), rec);
 }

@@ -16,6 +16,26 @@ import type { OutboundPlan } from '../types';
 
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ['deployment', 'cronjob', 'pod', 'job'];
 
+// Workload objects are replaced (never mutated) by the state store on every xDS update, so the baggage of a
+// source workload can be computed once per object and dropped with it.
+const baggageBySource = new WeakMap<Workload, string>();
+
+function sourceBaggage(source: Workload): string {
+  let baggage = baggageBySource.get(source);
+  if (baggage === undefined) {
+    baggage = formatBaggage({
+      clusterId: source.clusterId || undefined,
+      namespace: source.namespace,
+      workloadKind: WORKLOAD_KINDS[source.workloadType],
+      workloadName: source.workloadName || undefined,
+      serviceName: source.canonicalName || undefined,
+      serviceVersion: source.canonicalRevision || undefined,
+    });
+    baggageBySource.set(source, baggage);
+  }
+  return baggage;
+}
+
 export function handleOutbound(inputs: ProxyInputs, pod: PodContext, client: Socket): void {
   client.setNoDelay(true);
   client.on('error', () => undefined);
@@ -122,14 +142,7 @@ async function viaHbone(
       authority: plan.authority ?? formatAddr(plan.nextHop.ip, plan.nextHop.port),
       headers: {
         forwarded: formatForwarded(ep.srcIp, client.remotePort ?? 0, plan.dstService?.hostname),
-        baggage: formatBaggage({
-          clusterId: source.clusterId || undefined,
-          namespace: source.namespace,
-          workloadKind: WORKLOAD_KINDS[source.workloadType],
-          workloadName: source.workloadName || undefined,
-          serviceName: source.canonicalName || undefined,
-          serviceVersion: source.canonicalRevision || undefined,
-        }),
+        baggage: sourceBaggage(source),
       },
       tlsOptions: { secureContext, expectedSans },
     });
