@@ -14,7 +14,11 @@ export interface SelfSignedCaPems {
 export interface CaSecretStore {
   readonly description: string;
   load(): Promise<SelfSignedCaPems | undefined>;
-  save(pems: SelfSignedCaPems): Promise<void>;
+  /**
+   * Create-if-absent: persist `pems` unless a root is already stored, and resolve to what IS stored (ours, or
+   * the root another istiod persisted first), so replicas starting together end with one root.
+   */
+  save(pems: SelfSignedCaPems): Promise<SelfSignedCaPems>;
 }
 
 export const CA_CERT_FILE = 'ca-cert.pem';
@@ -49,8 +53,10 @@ export function directoryCaStore(dir: string): CaSecretStore {
       return { caCertPem: readFileSync(certPath, 'utf8'), caKeyPem: readFileSync(keyPath, 'utf8') };
     },
     save: async (p) => {
+      if (existsSync(certPath) && existsSync(keyPath)) return { caCertPem: readFileSync(certPath, 'utf8'), caKeyPem: readFileSync(keyPath, 'utf8') };
       writeFileAtomic(keyPath, p.caKeyPem, PRIVATE_FILE_MODE);
       writeFileAtomic(certPath, p.caCertPem, PRIVATE_FILE_MODE);
+      return p;
     },
   };
 }
@@ -69,18 +75,28 @@ export async function loadOrCreateSelfSignedCa(options: SelfSignedCaOptions): Pr
   const limits = limitsOf(options);
   const existing = await options.store.load();
   if (existing !== undefined) {
-    try {
-      const ca = CertificateAuthority.fromPem({ caCertPem: existing.caCertPem, caKeyPem: existing.caKeyPem, rootCertPem: existing.caCertPem }, limits);
-      options.logger?.info({ store: options.store.description }, 'reusing persisted self-signed CA root');
-      return ca;
-    } catch (err) {
-      throw new CaStateError({ path: options.store.description, reason: `persisted root is unreadable (${err instanceof Error ? err.message : String(err)})` }, { cause: err });
-    }
+    const ca = caFromStored(existing, options.store.description, limits);
+    options.logger?.info({ store: options.store.description }, 'reusing persisted self-signed CA root');
+    return ca;
   }
   const ca = CertificateAuthority.selfSigned({ ...limits, organization: options.trustDomain });
-  await options.store.save({ caCertPem: ca.caCertPem, caKeyPem: ca.caKeyPem });
-  options.logger?.info({ store: options.store.description }, 'created and persisted a new self-signed CA root');
-  return ca;
+  const stored = await options.store.save({ caCertPem: ca.caCertPem, caKeyPem: ca.caKeyPem });
+  if (stored.caCertPem === ca.caCertPem) {
+    options.logger?.info({ store: options.store.description }, 'created and persisted a new self-signed CA root');
+    return ca;
+  }
+  // Another istiod persisted its root between our load and save: use that one, never fork the mesh's trust.
+  options.logger?.info({ store: options.store.description }, 'another istiod created the self-signed CA root first; using it');
+  return caFromStored(stored, options.store.description, limits);
+}
+
+/** A CertificateAuthority from a persisted self-signed root (it is its own root). */
+export function caFromStored(pems: SelfSignedCaPems, where: string, limits: CaLimits = {}): CertificateAuthority {
+  try {
+    return CertificateAuthority.fromPem({ caCertPem: pems.caCertPem, caKeyPem: pems.caKeyPem, rootCertPem: pems.caCertPem }, limits);
+  } catch (err) {
+    throw new CaStateError({ path: where, reason: `persisted root is unreadable (${err instanceof Error ? err.message : String(err)})` }, { cause: err });
+  }
 }
 
 /**
