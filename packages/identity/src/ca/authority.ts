@@ -79,6 +79,8 @@ export class CertificateAuthority {
   readonly caKeyPem: string;
   /** All trust anchors, concatenated; the last element of every issued chain. */
   readonly rootCertPem: string;
+  /** What sits between an issued leaf and the roots: ca-cert first (unless it is a root), then its issuers. */
+  readonly intermediatesPem: readonly string[];
   private readonly key: KeyObject;
   private readonly algorithm: SignatureAlgorithm;
   private readonly issuerName: Buffer;
@@ -96,6 +98,7 @@ export class CertificateAuthority {
     const fields = parseCertificateDer(derOf(pems.caCertPem, 'ca-cert.pem'));
     this.issuerName = fields.subjectDer;
     this.staticExtensions = workloadStaticExtensions(fields.subjectKeyId ?? keyIdentifier(fields.publicKeyBits));
+    this.intermediatesPem = Object.freeze([...pems.chain]);
     this.chainTail = [...pems.chain, pems.rootCertPem];
     this.defaultTtlMs = limits.defaultTtlMs ?? DEFAULT_WORKLOAD_CERT_TTL_MS;
     this.maxTtlMs = limits.maxTtlMs ?? MAX_WORKLOAD_CERT_TTL_MS;
@@ -131,6 +134,16 @@ export class CertificateAuthority {
     verifyChain(caCert, chain, roots);
     const rootCertPem = roots.map((r) => r.toString()).join('');
     return new CertificateAuthority({ caCertPem: caCert.toString(), rootCertPem, chain: chain.map((c) => c.toString()) }, key, limits);
+  }
+
+  /** True when `other` signs with the same certificate and hands out the same chain and roots. */
+  sameMaterialAs(other: CertificateAuthority): boolean {
+    return (
+      other.caCertPem === this.caCertPem &&
+      other.rootCertPem === this.rootCertPem &&
+      other.intermediatesPem.length === this.intermediatesPem.length &&
+      other.intermediatesPem.every((p, i) => p === this.intermediatesPem[i])
+    );
   }
 
   issueWorkloadCert(req: IssueRequest): IssuedCertificate {

@@ -27,6 +27,7 @@ export const istiodConfig = defineConfig({
   CACERTS_DIR: str('/etc/cacerts', 'plug-in CA directory (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); used when ca-key.pem exists'),
   CA_STATE_DIR: str('/var/lib/istiod/ca', 'directory mode: where the self-signed root is persisted (ca-cert.pem, ca-key.pem 0600)'),
   ROOT_CERT_OUTPUT: str('', 'if set, write the mesh root (root-cert.pem) to this path for node agents'),
+  CA_RELOAD_INTERVAL: duration('10s', 'how often the plug-in cacerts files (or the persisted self-signed root) are re-read; on a change istiod signs with the new CA, re-issues its serving cert and republishes the root (0 = never)'),
   AUTH_TOKENS_FILE: str('', 'directory mode: YAML/JSON list of {token, namespace, serviceAccount, podName, nodeName} callers'),
   PILOT_DEBOUNCE_AFTER: duration('100ms', 'quiet time before a config change is pushed'),
   PILOT_DEBOUNCE_MAX: duration('10s', 'longest a change waits under continuous churn'),

@@ -16,14 +16,13 @@ import {
   applyPodEvent,
   CaService,
   directoryCaStore,
-  hasPluginCa,
   InMemoryNodePodIndex,
   issueServingCert,
   kubernetesCaSecretStore,
-  loadOrCreateSelfSignedCa,
-  loadPluginCa,
+  openCa,
   publishRootCert,
   RotatingServingCert,
+  type CaReloader,
 } from '../ca';
 import { ConfigStore, DirectorySource, KubernetesSource, WATCHED_RESOURCES } from '../config';
 import { XdsServer } from '../xds';
@@ -65,9 +64,10 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
   };
   try {
     const ca = await loadCa(cfg, source, kc, log);
-    if (cfg.ROOT_CERT_OUTPUT !== '') publishRootCert(cfg.ROOT_CERT_OUTPUT, ca.rootCertPem);
+    stops.push(() => ca.stop());
+    if (cfg.ROOT_CERT_OUTPUT !== '') publishRootCert(cfg.ROOT_CERT_OUTPUT, ca.current().rootCertPem);
     const serving = new RotatingServingCert(
-      () => issueServingCert({ ca, dnsNames: [`istiod.${cfg.ISTIO_NAMESPACE}.svc`, ...cfg.ISTIOD_DNS_NAMES], trustDomain: cfg.TRUST_DOMAIN, namespace: cfg.ISTIO_NAMESPACE, ttlMs: cfg.ISTIOD_SERVING_CERT_TTL }),
+      () => issueServingCert({ ca: ca.current(), dnsNames: [`istiod.${cfg.ISTIO_NAMESPACE}.svc`, ...cfg.ISTIOD_DNS_NAMES], trustDomain: cfg.TRUST_DOMAIN, namespace: cfg.ISTIO_NAMESPACE, ttlMs: cfg.ISTIOD_SERVING_CERT_TTL }),
       log.child({ component: 'istiod-serving-cert' }),
     );
     await serving.start();
@@ -98,7 +98,7 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
     });
     xds.register(grpc);
     new CaService({
-      ca,
+      ca: () => ca.current(),
       authenticate,
       nodeIndex: podIndex,
       trustDomain: cfg.TRUST_DOMAIN,
@@ -130,13 +130,15 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
     stops.push(stopSource);
     if (source.kind === 'kubernetes' && kc !== undefined) {
       const conditions = model.conditions === undefined ? () => [] : () => model.conditions?.() ?? [];
-      const w = startKubeWriters(cfg, kc, configStore, () => ca.rootCertPem, conditions, log);
+      const w = startKubeWriters(cfg, kc, configStore, () => ca.current().rootCertPem, conditions, log);
       writers = w;
       stops.push(() => w.stop());
     }
+    followCaChanges(ca, serving, cfg, () => writers);
+    ca.start();
     synced = true;
     log.info({ grpcPort, monitoring: monitoring.url, readiness: readiness.url, configSource: cfg.CONFIG_SOURCE }, 'istiod ready');
-    return { grpcPort, monitoringUrl: monitoring.url, readinessUrl: readiness.url, ca, stop: stopAll };
+    return { grpcPort, monitoringUrl: monitoring.url, readinessUrl: readiness.url, get ca() { return ca.current(); }, stop: stopAll };
 
   } catch (err) {
     await stopAll();
@@ -153,14 +155,25 @@ function bind(server: Server, creds: ServerCredentials, host: string, port: numb
   );
 }
 
-async function loadCa(cfg: IstiodConfig, source: ConfigSourceSpec, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Promise<CertificateAuthority> {
-  const limits = { maxTtlMs: cfg.MAX_WORKLOAD_CERT_TTL, defaultTtlMs: cfg.DEFAULT_WORKLOAD_CERT_TTL };
-  if (hasPluginCa(cfg.CACERTS_DIR)) {
-    log.info({ dir: cfg.CACERTS_DIR }, 'using plug-in CA certificates');
-    return loadPluginCa(cfg.CACERTS_DIR, limits);
-  }
-  const store = source.kind === 'kubernetes' && kc !== undefined ? kubernetesCaSecretStore(kc, cfg.ISTIO_NAMESPACE) : directoryCaStore(cfg.CA_STATE_DIR);
-  return loadOrCreateSelfSignedCa({ store, trustDomain: cfg.TRUST_DOMAIN, logger: log, ...limits });
+async function loadCa(cfg: IstiodConfig, source: ConfigSourceSpec, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Promise<CaReloader> {
+  return openCa({
+    pluginDir: cfg.CACERTS_DIR,
+    store: () => (source.kind === 'kubernetes' && kc !== undefined ? kubernetesCaSecretStore(kc, cfg.ISTIO_NAMESPACE) : directoryCaStore(cfg.CA_STATE_DIR)),
+    trustDomain: cfg.TRUST_DOMAIN,
+    maxTtlMs: cfg.MAX_WORKLOAD_CERT_TTL,
+    defaultTtlMs: cfg.DEFAULT_WORKLOAD_CERT_TTL,
+    reloadIntervalMs: cfg.CA_RELOAD_INTERVAL,
+    logger: log.child({ component: 'istiod-ca' }),
+  });
+}
+
+/** On a CA rotation: re-sign istiod's serving cert; on a new root, republish it (file and ConfigMaps). */
+function followCaChanges(ca: CaReloader, serving: RotatingServingCert, cfg: IstiodConfig, writers: () => KubeWriters | undefined): void {
+  ca.onChange(async (change) => {
+    if (change.rootChanged && cfg.ROOT_CERT_OUTPUT !== '') publishRootCert(cfg.ROOT_CERT_OUTPUT, change.current.rootCertPem);
+    if (change.rootChanged) writers()?.rootChanged();
+    await serving.rotateNow();
+  });
 }
 
 function createAuthenticator(cfg: IstiodConfig, source: ConfigSourceSpec, kc: ReturnType<typeof loadKubeConfig> | undefined, log: Logger): Authenticator {

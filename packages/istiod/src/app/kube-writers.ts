@@ -12,6 +12,8 @@ import { ISTIOD_GRPC_PORT, type IstiodConfig } from './config';
 export interface KubeWriters {
   /** Recompute status soon (the config store's onInvalid hook). */
   onInvalid(): void;
+  /** The mesh root changed: rewrite istio-ca-root-cert in every namespace (if this replica leads). */
+  rootChanged(): void;
   stop(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export function startKubeWriters(cfg: IstiodConfig, kc: KubeConfig, store: Confi
   if (deployer) electors.push(elect(ELECTION_NAMES.GATEWAY_DEPLOYMENT, deployer));
   return {
     onInvalid: () => status.trigger(),
+    rootChanged: () => publisher.rootChanged(),
     stop: async () => {
       await Promise.all(electors.map((e) => e.stop()));
       publisher.stop();

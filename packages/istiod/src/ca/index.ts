@@ -7,6 +7,7 @@ export {
   directoryCaStore,
   loadOrCreateSelfSignedCa,
   loadPluginCa,
+  caFromStored,
   hasPluginCa,
   publishRootCert,
   writeFileAtomic,
@@ -19,3 +20,4 @@ export {
 export { kubernetesCaSecretStore, CA_SECRET_NAME } from './kube-ca-secret';
 export { issueServingCert, RotatingServingCert, DEFAULT_SERVING_CERT_TTL_MS, type ServingCertificate, type ServingCertOptions } from './serving-cert';
 export { RootCertPublisher, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_IGNORED_NAMESPACES, type RootCertPublisherOptions } from './root-cert-configmap';
+export { CaReloader, openCa, pluginCaReader, storedCaReader, type OpenCaOptions, type CaReader, type CaChange, type CaChangeListener, type CaReloaderOptions } from './ca-reloader';

@@ -3,7 +3,7 @@ import { createPrivateKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { experimental } from '@grpc/grpc-js';
 import type { Logger } from '@mesh/core';
-import { generateWorkloadKey, makeIdentity, type CertificateAuthority } from '@mesh/identity';
+import { makeIdentity, type CertificateAuthority } from '@mesh/identity';
 
 type CertificateProvider = experimental.CertificateProvider;
 type IdentityCertificateUpdateListener = experimental.IdentityCertificateUpdateListener;
@@ -16,6 +16,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 /** Lifetime of istiod's own serving certificate; re-issued at half-life. */
 export const DEFAULT_SERVING_CERT_TTL_MS = 24 * 3_600_000;
 const CLOCK_SKEW_MS = 60_000;
+const ROTATION_RETRY_MS = 60_000;
 
 export interface ServingCertificate {
   certChainPem: string;
@@ -64,13 +65,7 @@ export async function issueServingCert(o: ServingCertOptions): Promise<ServingCe
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
   const keyPem = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
-  return { certChainPem: [leaf.toString('pem'), ...intermediatesOf(o.ca)].join('\n') + '\n', keyPem, notAfterMs };
-}
-
-/** The CA's intermediates (what sits between a leaf and the root): read off a throwaway issued chain. */
-function intermediatesOf(ca: CertificateAuthority): string[] {
-  const probe = ca.issueWorkloadCert({ identity: makeIdentity('cluster.local', 'istio-system', 'probe'), publicKey: generateWorkloadKey().publicKey });
-  return probe.certChainPem.slice(1, -1);
+  return { certChainPem: [leaf.toString('pem'), ...o.ca.intermediatesPem].join('\n') + '\n', keyPem, notAfterMs };
 }
 
 async function importCaKey(pem: string): Promise<SigningKey> {
@@ -115,6 +110,24 @@ export class RotatingServingCert implements CertificateProvider {
     if (this.timer !== undefined) clearTimeout(this.timer);
   }
 
+  /**
+   * Re-issue now, e.g. after the CA material rotated, so new handshakes present a certificate that chains to
+   * the new root (Istio re-signs istiod's DNS cert when cacerts change). Rejects if issuing fails.
+   */
+  async rotateNow(): Promise<ServingCertificate> {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    let next: ServingCertificate;
+    try {
+      next = await this.issue();
+    } catch (err) {
+      this.schedule(ROTATION_RETRY_MS); // keep serving the current certificate and try again later
+      throw err;
+    }
+    this.install(next);
+    return next;
+  }
+
   addIdentityCertificateListener(listener: IdentityCertificateUpdateListener): void {
     this.listeners.add(listener);
     // Deliver on a later tick: grpc-js registers its own watcher only after adding this listener, so a
@@ -135,15 +148,19 @@ export class RotatingServingCert implements CertificateProvider {
   private async rotate(): Promise<void> {
     if (this.stopped) return;
     try {
-      this.current = await this.issue();
-      for (const l of this.listeners) l(updateOf(this.current));
-      this.logger?.info({ notAfter: new Date(this.current.notAfterMs).toISOString() }, 'istiod serving certificate issued');
-      this.schedule(Math.max(1_000, (this.current.notAfterMs - Date.now()) / 2));
+      this.install(await this.issue());
     } catch (err) {
       if (this.current === undefined) throw err;
       this.logger?.error({ err }, 'serving certificate rotation failed; retrying in 60s');
-      this.schedule(60_000);
+      this.schedule(ROTATION_RETRY_MS);
     }
+  }
+
+  private install(next: ServingCertificate): void {
+    this.current = next;
+    for (const l of this.listeners) l(updateOf(next));
+    this.logger?.info({ notAfter: new Date(next.notAfterMs).toISOString() }, 'istiod serving certificate issued');
+    this.schedule(Math.max(1_000, (next.notAfterMs - Date.now()) / 2));
   }
 
   private schedule(ms: number): void {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '@mesh/api';
+import { CertificateAuthority, createCaClient, makeIdentity } from '@mesh/identity';
 import { DeltaXdsClient } from '@mesh/xds-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { istiodConfig, startIstiod, type RunningIstiod } from '../../src/app';
@@ -34,7 +35,7 @@ describe.skipIf(reason !== undefined)('istiod in Kubernetes mode against a real 
     const config = istiodConfig.parse({
       CONFIG_SOURCE: 'kubernetes', BIND_ADDRESS: '127.0.0.1', GRPC_PORT: '0', MONITORING_PORT: '0', READINESS_PORT: '0',
       CACERTS_DIR: join(dir, 'no-cacerts'), AUTH_TOKENS_FILE: join(dir, 'tokens.yaml'), POD_NAME: 'istiod-test',
-      LEADER_LEASE_DURATION: '2s', LEADER_RENEW_DEADLINE: '1500ms', LEADER_RETRY_PERIOD: '200ms', PILOT_DEBOUNCE_AFTER: '10ms',
+      LEADER_LEASE_DURATION: '2s', LEADER_RENEW_DEADLINE: '1500ms', LEADER_RETRY_PERIOD: '200ms', PILOT_DEBOUNCE_AFTER: '10ms', CA_RELOAD_INTERVAL: '200ms',
       // API level 1.20 serves EndpointSlice only as v1beta1, and the harness installs no route CRDs.
       KUBE_IGNORED_RESOURCES: 'endpointslices,httproutes,grpcroutes,referencegrants', PROCESS_METRICS: 'false',
     });
@@ -96,4 +97,25 @@ describe.skipIf(reason !== undefined)('istiod in Kubernetes mode against a real 
       client.close();
     }
   }, 30_000);
+
+  // Runs last: it rotates the root the tests above rely on.
+  it('follows a replaced istio-ca-secret: the new root reaches every istio-ca-root-cert ConfigMap and CA answers', async () => {
+    const ns = await kube(cluster, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'km-app' } });
+    expect([201, 409]).toContain(ns.status);
+    const next = CertificateAuthority.selfSigned({ organization: 'rotated root' });
+    const b64 = (s: string): string => Buffer.from(s).toString('base64');
+    await kubeOk(cluster, 'PATCH', '/api/v1/namespaces/istio-system/secrets/istio-ca-secret', { data: { 'ca-cert.pem': b64(next.caCertPem), 'ca-key.pem': b64(next.caKeyPem) } }, 'application/merge-patch+json');
+    await waitFor('the rotated root in km-app and istio-system', async () => {
+      const roots = await Promise.all(['km-app', 'istio-system'].map(async (n) => (await kube(cluster, 'GET', `/api/v1/namespaces/${n}/configmaps/${ROOT_CERT_CONFIGMAP}`)).body['data'] as Record<string, string> | undefined));
+      return roots.every((d) => d?.[ROOT_CERT_KEY] === next.rootCertPem) ? true : undefined;
+    }, 15_000);
+    const client = createCaClient({ address: `127.0.0.1:${istiod.grpcPort}`, rootCertPem: next.rootCertPem, serverName: SERVER_NAME, token: 'zt1', clusterId: 'Kubernetes', impersonate: false, callTimeoutMs: 3_000 });
+    try {
+      // The serving certificate was re-issued by the new root: this handshake trusts only that root.
+      const got = await waitFor('a CA answer over TLS verified by the rotated root', () => client.fetchCertificate(makeIdentity('cluster.local', 'istio-system', 'ztunnel')).catch(() => undefined), 10_000);
+      expect(got.rootsPem).toBe(next.rootCertPem);
+    } finally {
+      client.close();
+    }
+  }, 40_000);
 });
