@@ -4,11 +4,14 @@
 // (a large Node process) through nsenter, each costs a fork of that process plus an extra exec; this
 // helper enters the netns once (setns) and forks the commands from a tiny process instead.
 //
-// Usage: mesh-netns-exec NETNS_PATH   (then a framed request/response protocol on stdin/stdout)
+// Usage: mesh-netns-exec NETNS_PATH|--wait   (then a framed request/response protocol on stdin/stdout;
+//   --wait: a long-lived helper the agent reuses across pods: "@setns PATH" enters a pod's netns,
+//   "@setns" returns to the netns it started in)
 //   request:  "<argc>\n" then argc times "<len>\n<bytes>", then "<len>\n<stdin bytes>"
 //   response: "<exit code>\n<len>\n<stdout bytes><len>\n<stderr bytes>"
 // Exit code is the command's, 128+N if killed by signal N, 127 if it could not be executed (the
 // reason on stderr, as nsenter reports it). No shell is involved: argv goes to execvp as given.
+// argv[0] starting with '@' is a built-in answered without a process (netns-exec-netlink.c).
 // The helper exits 0 at EOF on stdin; 2-5 on usage, netns or protocol errors (message on stderr).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,29 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "netns-exec-netlink.h"
+
 #define MAX_ARGS 256
 #define MAX_FRAME_BYTES (16u * 1024u * 1024u)
-
-typedef struct {
-  char *data;
-  size_t len;
-  size_t cap;
-} buf_t;
-
-static void buf_append(buf_t *b, const char *p, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 4096;
-    while (cap < b->len + n) cap *= 2;
-    b->data = realloc(b->data, cap);
-    if (!b->data) {
-      fputs("mesh-netns-exec: out of memory\n", stderr);
-      exit(5);
-    }
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-}
 
 // Reads "<number>\n"; returns -1 on EOF before any byte, -2 on a malformed header.
 static long read_number(FILE *in) {
@@ -150,6 +134,32 @@ static int run(char **argv, const char *input, size_t input_len, buf_t *out, buf
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 127;
 }
 
+static int enter_netns(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
+    fprintf(stderr, "mesh-netns-exec: cannot enter network namespace %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+// --wait mode: the netns this helper started in, to go back to between pods (a helper parked in a
+// pod's netns would keep that netns alive after the pod is gone).
+static int home_fd = -1;
+
+// "@setns PATH" enters PATH's netns; "@setns" goes back home. A failure ends the helper (exit 3):
+// commands queued behind it must never run in the wrong netns.
+static int builtin_setns(long argc, char **argv) {
+  if (argc == 2) {
+    if (enter_netns(argv[1]) != 0) exit(3);
+  } else if (home_fd < 0 || setns(home_fd, CLONE_NEWNET) != 0) {
+    fprintf(stderr, "mesh-netns-exec: cannot return to the agent's network namespace: %s\n", strerror(errno));
+    exit(3);
+  }
+  return 0;
+}
+
 // One request; returns 0 at a clean EOF, 1 when served, -1 on a protocol error.
 static int serve_one(FILE *in, FILE *out) {
   long argc = read_number(in);
@@ -164,7 +174,9 @@ static int serve_one(FILE *in, FILE *out) {
   char *input = read_frame(in, &n);
   if (!input) goto done;
   buf_t o = {0}, e = {0};
-  int code = run(argv, input, n, &o, &e);
+  int code = strcmp(argv[0], "@setns") == 0 && argc <= 2 ? builtin_setns(argc, argv)
+             : argv[0][0] == '@'                     ? run_builtin((int)argc, argv, &o, &e)
+                                                     : run(argv, input, n, &o, &e);
   fprintf(out, "%d\n%zu\n", code, o.len);
   fwrite(o.data, 1, o.len, out);
   fprintf(out, "%zu\n", e.len);
@@ -180,16 +192,15 @@ done:
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fputs("usage: mesh-netns-exec NETNS_PATH (requests on stdin)\n", stderr);
+    fputs("usage: mesh-netns-exec NETNS_PATH|--wait (requests on stdin)\n", stderr);
     return 2;
   }
-  int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-    fprintf(stderr, "mesh-netns-exec: cannot enter network namespace %s: %s\n", argv[1], strerror(errno));
+  signal(SIGPIPE, SIG_IGN);
+  if (strcmp(argv[1], "--wait") == 0) {
+    home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  } else if (enter_netns(argv[1]) != 0) {
     return 3;
   }
-  close(fd);
-  signal(SIGPIPE, SIG_IGN);
   for (;;) {
     int r = serve_one(stdin, stdout);
     if (r == 0) return 0;

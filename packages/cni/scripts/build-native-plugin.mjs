@@ -24,5 +24,5 @@ function build(name, sources) {
   fs.renameSync(tmp, out); // atomic: a running agent or runtime never executes a half-written binary
 }
 
-build('mesh-netns-exec', ['netns-exec.c']);
+build('mesh-netns-exec', ['netns-exec.c', 'netns-exec-netlink.c']);
 build('istio-cni', ['istio-cni.c', 'json.c']);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyInPodRedirection, removeInPodRedirection } from './applier';
+import { closeNetnsExecPool } from './exec';
 import { readGolden } from './golden.test-helper';
 import { NETNS_EXEC_OFF } from './netns-session';
 import { GOLDEN_INPOD_CASES } from './golden-cases';
@@ -69,7 +70,10 @@ describe.skipIf(!canUseKernel())('applyInPodRedirection / removeInPodRedirection
     sh(pod, ['ip6tables-restore', '--noflush'], FOREIGN_RULES);
     pristine = snapshot(pod);
   });
-  afterAll(() => namespaces.forEach(deleteNetns));
+  afterAll(() => {
+    closeNetnsExecPool();
+    namespaces.forEach(deleteNetns);
+  });
 
   for (const name of ['inpod_default', 'inpod_ingress_and_virtual_interfaces'] as const) {
     it(`applies exactly the ${name} golden rules in both families`, async () => {
@@ -142,7 +146,7 @@ describe.skipIf(!canUseKernel())('applyInPodRedirection / removeInPodRedirection
     expect(snapshot(pod)).toEqual(pristine);
   });
 
-  it('rolls the routing back when a routing write fails after taking effect', async () => {
+  it('rolls the routing back when a routing write (ip processes, helper off) fails after taking effect', async () => {
     // A real `ip` that applies its batch, then reports failure if the batch added the fwmark rule.
     const dir = mkdtempSync(join(tmpdir(), 'mesh-cni-fake-ip-'));
     writeFileSync(join(dir, 'ip'), '#!/bin/sh\nin=$(cat)\nprintf "%s\\n" "$in" | /usr/sbin/ip "$@" || exit 1\ncase "$in" in *"rule add"*) echo "fake rule failure" >&2; exit 1;; esac\n');
@@ -150,12 +154,43 @@ describe.skipIf(!canUseKernel())('applyInPodRedirection / removeInPodRedirection
     const oldPath = process.env['PATH'];
     process.env['PATH'] = `${dir}:${oldPath ?? ''}`;
     try {
-      await expect(applyInPodRedirection(pod, {})).rejects.toMatchObject({ code: 'CNI_ROUTING_FAILED', stderr: expect.stringContaining('fake rule failure') });
+      await expect(applyInPodRedirection(pod, {}, { netnsExecHelper: NETNS_EXEC_OFF })).rejects.toMatchObject({
+        code: 'CNI_ROUTING_FAILED',
+        stderr: expect.stringContaining('fake rule failure'),
+      });
     } finally {
       process.env['PATH'] = oldPath;
       rmSync(dir, { recursive: true, force: true });
     }
     expect(snapshot(pod)).toEqual(pristine);
+  });
+
+  it('rolls the netlink routing of v4 back when the v6 route cannot be added (lo down), then fails closed', async () => {
+    const down = createNetns('lodown');
+    namespaces.push(down);
+    sh(down, ['ip', 'link', 'set', 'lo', 'down']);
+    const before = snapshot(down);
+    await expect(applyInPodRedirection(`/var/run/netns/${down}`, {})).rejects.toMatchObject({
+      code: 'CNI_ROUTING_FAILED',
+      stderr: expect.stringContaining('add-route (IPv6'),
+    });
+    expect(snapshot(down)).toEqual(before);
+  });
+
+  it('applies the same rules and routing with pooled helpers as with nsenter, and reports its steps', async () => {
+    const viaPool = createNetns('pool');
+    const viaNsenter = createNetns('nsenter');
+    namespaces.push(viaPool, viaNsenter);
+    const result = await applyInPodRedirection(`/var/run/netns/${viaPool}`, GOLDEN_INPOD_CASES.inpod_default, { pooled: true });
+    await applyInPodRedirection(`/var/run/netns/${viaNsenter}`, GOLDEN_INPOD_CASES.inpod_default, { netnsExecHelper: NETNS_EXEC_OFF });
+    expect(Object.keys(result.stepsMs)).toEqual(['probe', 'saveAndRouting', 'restore']);
+    expect(snapshot(viaPool)).toEqual(snapshot(viaNsenter));
+    for (const f of ['-4', '-6']) {
+      expect(sh(viaPool, ['ip', '-d', f, 'rule', 'show'])).toBe(sh(viaNsenter, ['ip', '-d', f, 'rule', 'show']));
+      expect(sh(viaPool, ['ip', '-d', f, 'route', 'show', 'table', 'all'])).toBe(sh(viaNsenter, ['ip', '-d', f, 'route', 'show', 'table', 'all']));
+    }
+    await removeInPodRedirection(`/var/run/netns/${viaPool}`, { pooled: true });
+    expect(sh(viaPool, ['ip', '-4', 'rule', 'show'])).not.toContain('fwmark');
   });
 
   it('fails with CNI_NETNS_NOT_FOUND for a missing netns', async () => {

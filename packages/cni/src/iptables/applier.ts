@@ -11,7 +11,9 @@ import {
   rollbackInPodRouting,
   type RoutingChange,
 } from './netns-routing';
+import { probeNetns, type NetnsProbe } from './netns-builtins';
 import { saveTables } from './netns-iptables';
+import type { SavedTable } from './save-parser';
 import { applyRuleSet, removeRuleSet, type RuleSetApplyResult } from './rule-set-apply';
 
 export interface RedirectionApplyResult {
@@ -19,6 +21,8 @@ export interface RedirectionApplyResult {
   readonly families: readonly IpFamily[];
   /** `family/table` entries that changed; empty when the netns already had exactly these rules. */
   readonly changedTables: readonly string[];
+  /** Wall time of each step (probe, save, routing, restore), for the agent's debug timing. */
+  readonly stepsMs: Readonly<Record<string, number>>;
 }
 
 /**
@@ -27,9 +31,12 @@ export interface RedirectionApplyResult {
  * is rolled back before the error (code CNI_IPTABLES_FAILED / CNI_ROUTING_FAILED, with the
  * command's stderr) is rethrown, so a pod is never left half-redirected.
  *
- * Latency (a CNI ADD waits on this): every step is a process spawned into the netns, so the reads
- * (lo IPv6 state, `ip -batch` per family, `ip[6]tables-save`) run in parallel, then the routing
- * writes of both families, then one `ip[6]tables-restore` per family: 9 short processes in 3 waves.
+ * Latency (a CNI ADD waits on this; Istio's own path is netlink + one iptables-restore per family):
+ * with the mesh-netns-exec helper, one built-in request reads lo's IPv6 state, our routing entries
+ * and whether the netns holds any nftables table, over netlink; the routing writes are netlink too;
+ * `ip[6]tables-save` runs only when there is something to read (a fresh pod netns has nothing, so
+ * the nft backend skips it), and one `ip[6]tables-restore` per family remains. Without the helper
+ * (or with an older one) the same steps run as processes: reads, routing writes, then restores.
  */
 export async function applyInPodRedirection(
   netns: string,
@@ -42,25 +49,54 @@ export async function applyInPodRedirection(
   return withNetnsSession(path, () => applyInNetns(path, cfg, bin.backend), exec);
 }
 
+function stepClock(): { steps: Record<string, number>; mark(name: string): void } {
+  let last = performance.now();
+  const steps: Record<string, number> = {};
+  return {
+    steps,
+    mark(name) {
+      const now = performance.now();
+      steps[name] = Math.round((now - last) * 100) / 100;
+      last = now;
+    },
+  };
+}
+
+/** Current tables per family: none to read when the probe saw no nftables table on the nft backend. */
+function currentTables(path: string, f: IpFamily, backend: IptablesBackend, probe: NetnsProbe | undefined): Promise<Map<string, SavedTable>> {
+  if (backend === 'nft' && probe?.nftTables[f] === 0) return Promise.resolve(new Map());
+  return saveTables(path, f);
+}
+
 async function applyInNetns(path: string, cfg: InPodRedirectionConfig, backend: IptablesBackend): Promise<RedirectionApplyResult> {
+  const clock = stepClock();
   const families: IpFamily[] = cfg.enableIpv6 ? ['v4', 'v6'] : ['v4'];
-  const saves = families.map((f) => saveTables(path, f));
+  const probe = await probeNetns(path);
+  clock.mark('probe');
+  const saves = families.map((f) => currentTables(path, f, backend, probe));
   // Rejections are observed below; keep them from surfacing as unhandled while routing runs first.
   for (const s of saves) s.catch(() => undefined);
-  const v6Routing = cfg.enableIpv6 ? await loopbackHasIpv6(path) : false;
+  const v6Routing = cfg.enableIpv6 ? (probe?.loIpv6 ?? (await loopbackHasIpv6(path))) : false;
   const routingFamilies = families.filter((f) => f === 'v4' || v6Routing);
-  const routing = await settleAll(routingFamilies.map((f) => applyInPodRouting(path, f)));
+  const routing = await settleAll(routingFamilies.map((f) => applyInPodRouting(path, f, probe)));
   if (routing.error !== undefined) {
     await rollbackRouting(path, routing.done);
     throw routing.error;
   }
-  const applied = await settleAll(families.map(async (f, i) => applyRuleSet(path, buildInPodRuleSet(cfg, f), await saves[i])));
+  const current = await settleAll(saves);
+  clock.mark('saveAndRouting');
+  if (current.error !== undefined) {
+    await rollbackRouting(path, routing.done);
+    throw current.error;
+  }
+  const applied = await settleAll(families.map((f, i) => applyRuleSet(path, buildInPodRuleSet(cfg, f), current.done[i])));
+  clock.mark('restore');
   if (applied.error !== undefined) {
     for (const a of applied.done) await a.undo();
     await rollbackRouting(path, routing.done);
     throw applied.error;
   }
-  return { backend, families, changedTables: applied.done.flatMap((a) => a.changedTables) };
+  return { backend, families, changedTables: applied.done.flatMap((a) => a.changedTables), stepsMs: clock.steps };
 }
 
 async function rollbackRouting(path: string, changes: readonly RoutingChange[]): Promise<void> {

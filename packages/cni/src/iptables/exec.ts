@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { CniRedirectionError } from './errors';
-import { netnsExecHelper, NetnsExecSession } from './netns-session';
+import { netnsExecHelper, NetnsExecSession, NetnsHelperPool } from './netns-session';
+
+/** Helpers one pod operation uses at most: one lane per IP family (familyLane). */
+const NETNS_HELPER_LANES = 2;
 
 /** Upper bound for one iptables/ip invocation; they normally finish in milliseconds. */
 export const NETNS_COMMAND_TIMEOUT_MS = 10_000;
@@ -53,6 +56,11 @@ export function runCommand(argv: readonly string[], stdin?: string, timeoutMs = 
   });
 }
 
+/** The v6 commands of a pod operation run on their own helper, beside the v4 ones. */
+export function familyLane(family: 'v4' | 'v6'): number {
+  return family === 'v4' ? 0 : 1;
+}
+
 /** Resolves a netns given as a path or as an `ip netns` name to a path nsenter can open. */
 export function resolveNetnsPath(netns: string): string {
   const path = netns.includes('/') ? netns : `${NAMED_NETNS_DIR}/${netns}`;
@@ -68,6 +76,11 @@ const sessions = new Map<string, { readonly session: NetnsExecSession; refs: num
 export interface NetnsExecOptions {
   /** mesh-netns-exec path; '' or undefined = look for it beside the bundle; "off" = nsenter per command. */
   readonly netnsExecHelper?: string;
+  /**
+   * Reuse long-lived helpers across pods (the agent sets it; NetnsHelperPool): an ADD then pays no
+   * spawn from the agent, a fork of a large process.
+   */
+  readonly pooled?: boolean;
 }
 
 /**
@@ -80,7 +93,8 @@ export async function withNetnsSession<T>(netnsPath: string, fn: () => Promise<T
   if (helper === undefined) return fn();
   let s = sessions.get(netnsPath);
   if (!s) {
-    s = { session: new NetnsExecSession(helper, netnsPath, NETNS_COMMAND_TIMEOUT_MS), refs: 0 };
+    const session = opts.pooled === true ? poolFor(helper).lease(netnsPath) : new NetnsExecSession(helper, netnsPath, NETNS_COMMAND_TIMEOUT_MS);
+    s = { session, refs: 0 };
     sessions.set(netnsPath, s);
   }
   s.refs++;
@@ -94,9 +108,39 @@ export async function withNetnsSession<T>(netnsPath: string, fn: () => Promise<T
   }
 }
 
-/** Runs argv inside the network namespace at `netnsPath` (undefined = the current one). */
-export function runInNetns(netnsPath: string | undefined, argv: readonly string[], stdin?: string): Promise<CommandResult> {
+/** The helper session serving `netnsPath` inside withNetnsSession, if any (built-in requests need one). */
+export function sessionFor(netnsPath: string): NetnsExecSession | undefined {
+  return sessions.get(netnsPath)?.session;
+}
+
+/**
+ * Runs argv inside the network namespace at `netnsPath` (undefined = the current one). In a helper
+ * session, commands of one `lane` run in order and lanes run side by side (NetnsExecSession.run).
+ */
+export function runInNetns(netnsPath: string | undefined, argv: readonly string[], stdin?: string, lane = 0): Promise<CommandResult> {
   const session = netnsPath === undefined ? undefined : sessions.get(netnsPath)?.session;
-  if (session) return session.run(argv, stdin);
+  if (session) return session.run(argv, stdin, lane);
   return runCommand(netnsPath === undefined ? argv : ['nsenter', `--net=${netnsPath}`, ...argv], stdin);
+}
+
+let pool: NetnsHelperPool | undefined;
+
+function poolFor(helper: string): NetnsHelperPool {
+  if (pool?.helper !== helper) {
+    pool?.close();
+    pool = new NetnsHelperPool(helper, NETNS_COMMAND_TIMEOUT_MS);
+  }
+  return pool;
+}
+
+/** Starts one pooled helper ahead of the first pod (agent start) when `opts.pooled`; no-op without the helper. */
+export function prewarmNetnsExec(opts: NetnsExecOptions): void {
+  const helper = netnsExecHelper(opts.netnsExecHelper);
+  if (helper !== undefined && opts.pooled === true) poolFor(helper).prewarm(NETNS_HELPER_LANES);
+}
+
+/** Ends the idle pooled helpers (agent stop). */
+export function closeNetnsExecPool(): void {
+  pool?.close();
+  pool = undefined;
 }

@@ -8,7 +8,7 @@ export { parseIptablesSave, rulesByChain, type SavedTable } from './save-parser'
 export { buildTableRemoval, buildTableTransaction, tableMatches } from './transaction';
 export { ipRuleArgs, loopbackRouteArgs } from './routing';
 export { NETNS_EXEC_OFF } from './netns-session';
-export type { NetnsExecOptions } from './exec';
+export { closeNetnsExecPool, prewarmNetnsExec, type NetnsExecOptions } from './exec';
 export { detectIptablesBackend, type IptablesBackend, type IptablesBinaries } from './backend';
 export {
   applyHostProbeRules,

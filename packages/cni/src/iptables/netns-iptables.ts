@@ -1,14 +1,14 @@
 import type { IpFamily } from './constants';
 import { detectIptablesBackend, XTABLES_LOCK_WAIT_S } from './backend';
 import { CniRedirectionError } from './errors';
-import { runInNetns } from './exec';
+import { familyLane, runInNetns } from './exec';
 import { parseIptablesSave, type SavedTable } from './save-parser';
 
 /** `ip[6]tables-save` inside a netns, parsed per table. */
 export async function saveTables(netnsPath: string | undefined, family: IpFamily): Promise<Map<string, SavedTable>> {
   const bin = await detectIptablesBackend();
   const argv = [bin.save(family)];
-  const res = await runInNetns(netnsPath, argv);
+  const res = await runInNetns(netnsPath, argv, undefined, familyLane(family));
   if (res.code !== 0) {
     throw new CniRedirectionError('CNI_IPTABLES_FAILED', `${argv[0]} failed in ${netnsPath ?? 'the current netns'}: ${res.stderr.trim()}`, {
       command: argv,
@@ -30,7 +30,7 @@ export async function restoreTables(
 ): Promise<void> {
   const bin = await detectIptablesBackend();
   const argv = [bin.restore(family), '--wait', String(XTABLES_LOCK_WAIT_S), ...(noflush ? ['--noflush'] : [])];
-  const res = await runInNetns(netnsPath, argv, input);
+  const res = await runInNetns(netnsPath, argv, input, familyLane(family));
   if (res.code !== 0) {
     throw new CniRedirectionError(
       'CNI_IPTABLES_FAILED',

@@ -1,6 +1,7 @@
 import type { IpFamily } from './constants';
 import { CniRedirectionError } from './errors';
 import { runInNetns } from './exec';
+import { routingBuiltin, type NetnsProbe, type RoutingOp } from './netns-builtins';
 import {
   countInpodIpRules,
   hasLoopbackRoute,
@@ -15,6 +16,8 @@ export interface RoutingChange {
   readonly family: IpFamily;
   readonly addedRule: boolean;
   readonly addedRoute: boolean;
+  /** Made over netlink by the helper's built-in (then undone the same way). */
+  readonly builtin?: boolean;
 }
 
 const LO_IPV6_DISABLED_SYSCTL = '/proc/sys/net/ipv6/conf/lo/disable_ipv6';
@@ -77,11 +80,13 @@ async function readInPodRouting(netnsPath: string, family: IpFamily): Promise<{ 
 }
 
 /**
- * Adds the fwmark rule and local route for one family if missing: one `ip -batch` process to read,
- * one to write. On a failed write both additions count as made and are rolled back (deleting
- * something that was never added fails harmlessly; pre-existing entries are never in the batch).
+ * Adds the fwmark rule and local route for one family if missing. With a helper probe (`probe`), the
+ * state is already known and the write is one netlink built-in; else one `ip -batch` process to read
+ * and one to write. On a failed write both additions count as made and are rolled back (deleting
+ * something that was never added fails harmlessly; pre-existing entries are never touched).
  */
-export async function applyInPodRouting(netnsPath: string, family: IpFamily): Promise<RoutingChange> {
+export async function applyInPodRouting(netnsPath: string, family: IpFamily, probe?: NetnsProbe): Promise<RoutingChange> {
+  if (probe !== undefined) return applyRoutingBuiltin(netnsPath, family, probe);
   const { ruleCount, routePresent } = await readInPodRouting(netnsPath, family);
   const change = { family, addedRule: ruleCount === 0, addedRoute: !routePresent };
   const lines: string[] = [];
@@ -100,8 +105,29 @@ export async function applyInPodRouting(netnsPath: string, family: IpFamily): Pr
   return change;
 }
 
+async function applyRoutingBuiltin(netnsPath: string, family: IpFamily, probe: NetnsProbe): Promise<RoutingChange> {
+  if (probe.rules[family] < 0 || probe.route[family] < 0) {
+    throw new CniRedirectionError('CNI_ROUTING_FAILED', `cannot read the ${family} policy routing of ${netnsPath}; is ${family === 'v6' ? 'IPv6' : 'IPv4'} available in the kernel?`);
+  }
+  const change: RoutingChange = { family, addedRule: probe.rules[family] === 0, addedRoute: probe.route[family] === 0, builtin: true };
+  const ops: RoutingOp[] = [...(change.addedRoute ? (['add-route'] as const) : []), ...(change.addedRule ? (['add-rule'] as const) : [])];
+  if (ops.length === 0) return change;
+  try {
+    await routingBuiltin(netnsPath, family, ops, false);
+  } catch (e) {
+    await rollbackInPodRouting(netnsPath, change);
+    throw e;
+  }
+  return change;
+}
+
 /** Undoes exactly what `change` records, in one `ip -force -batch`; best effort (must not mask the original error). */
 export async function rollbackInPodRouting(netnsPath: string, change: RoutingChange): Promise<void> {
+  if (change.builtin === true) {
+    const ops: RoutingOp[] = [...(change.addedRule ? (['del-rule'] as const) : []), ...(change.addedRoute ? (['del-route'] as const) : [])];
+    if (ops.length > 0) await routingBuiltin(netnsPath, change.family, ops, true).catch(() => undefined);
+    return;
+  }
   const lines: string[] = [];
   if (change.addedRule) lines.push(batchLine(ipRuleArgs('del', change.family)));
   if (change.addedRoute) lines.push(batchLine(loopbackRouteArgs('del', change.family)));

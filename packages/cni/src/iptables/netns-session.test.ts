@@ -2,9 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canUseKernel, createNetns, deleteNetns } from './netns.test-helper';
-import { netnsExecHelper, NetnsExecSession, resetNetnsExecHelper } from './netns-session';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { canUseKernel, createNetns, deleteNetns, sh } from './netns.test-helper';
+import { parseProbe } from './netns-builtins';
+import { netnsExecHelper, NetnsExecSession, NetnsHelperPool, resetNetnsExecHelper } from './netns-session';
 
 // Build the helper when the checkout has not (scripts/bootstrap.sh normally does), so this always runs.
 if (netnsExecHelper() === undefined && canUseKernel()) {
@@ -66,5 +67,71 @@ describe.skipIf(!canUseKernel() || helper === undefined)('mesh-netns-exec sessio
       code: 'CNI_IPTABLES_FAILED',
       message: expect.stringContaining('cannot enter network namespace') as unknown,
     });
+  });
+});
+
+describe.skipIf(!canUseKernel() || helper === undefined)('mesh-netns-exec pool and built-ins (real netns)', () => {
+  const names: string[] = [];
+  const pool = new NetnsHelperPool(helper ?? '', 5_000);
+  const netnsPath = (n: string): string => `/var/run/netns/${n}`;
+  const inode = (n: string): string => `net:[${statSync(netnsPath(n)).ino}]\n`;
+  const home = `net:[${statSync('/proc/self/ns/net').ino}]\n`;
+  const ROUTE = ['32764', '0x111', '0xfff', '100'];
+
+  beforeAll(() => names.push(createNetns('pa'), createNetns('pb')));
+  afterAll(() => {
+    pool.close();
+    names.forEach(deleteNetns);
+  });
+
+  it('reuses one helper across netns and returns it home in between', async () => {
+    const [a, b] = names as [string, string];
+    pool.prewarm(1);
+    expect(pool.idleCount).toBe(1);
+    const s1 = pool.lease(netnsPath(a));
+    expect(pool.idleCount).toBe(0);
+    expect((await s1.run(['readlink', '/proc/self/ns/net'])).stdout).toBe(inode(a));
+    s1.close();
+    await vi.waitFor(() => expect(pool.idleCount).toBe(1));
+    const s2 = pool.lease(netnsPath(b));
+    expect((await s2.run(['readlink', '/proc/self/ns/net'])).stdout).toBe(inode(b));
+    // A second lane is another helper in the same netns.
+    expect((await s2.run(['readlink', '/proc/self/ns/net'], '', 1)).stdout).toBe(inode(b));
+    s2.close();
+    await vi.waitFor(() => expect(pool.idleCount).toBe(2));
+    const s3 = pool.lease('/proc/self/ns/net');
+    expect((await s3.run(['readlink', '/proc/self/ns/net'])).stdout).toBe(home);
+    s3.close();
+  });
+
+  it('a leased helper that cannot enter the netns runs nothing elsewhere and is not reused', async () => {
+    const s = pool.lease('/var/run/netns/mtest-no-such-netns');
+    await expect(s.run(['true'])).rejects.toMatchObject({ message: expect.stringContaining('cannot enter network namespace') as unknown });
+    s.close();
+    const ok = pool.lease(netnsPath(names[0] ?? ''));
+    expect((await ok.run(['readlink', '/proc/self/ns/net'])).stdout).toBe(inode(names[0] ?? ''));
+    ok.close();
+  });
+
+  it('@probe and @routing read and write the in-pod routing over netlink like ip does', async () => {
+    const [a] = names as [string];
+    const s = pool.lease(netnsPath(a));
+    try {
+      const fresh = parseProbe((await s.run(['@probe', ...ROUTE])).stdout);
+      expect(fresh).toEqual({ loIpv6: true, rules: { v4: 0, v6: 0 }, route: { v4: 0, v6: 0 }, nftTables: { v4: 0, v6: 0 } });
+      for (const f of ['4', '6']) expect((await s.run(['@routing', f, 'stop', ...ROUTE, 'add-route', 'add-rule'])).code).toBe(0);
+      expect(sh(a, ['ip', '-6', 'rule', 'show', 'pref', '32764'])).toMatch(/from all fwmark 0x111\/0xfff lookup 100/);
+      expect(sh(a, ['ip', '-4', 'route', 'show', 'table', '100'])).toMatch(/^local default dev lo scope host/m);
+      sh(a, ['iptables', '-t', 'nat', '-N', 'MTEST']);
+      const added = parseProbe((await s.run(['@probe', ...ROUTE])).stdout);
+      expect(added).toMatchObject({ rules: { v4: 1, v6: 1 }, route: { v4: 1, v6: 1 }, nftTables: { v4: 1, v6: 0 } });
+      const dup = await s.run(['@routing', '4', 'stop', ...ROUTE, 'add-rule']);
+      expect(dup.code).toBe(1);
+      expect(dup.stderr).toContain('File exists');
+      for (const f of ['4', '6']) expect((await s.run(['@routing', f, 'force', ...ROUTE, 'del-rule', 'del-route'])).code).toBe(0);
+      expect(parseProbe((await s.run(['@probe', ...ROUTE])).stdout)).toMatchObject({ rules: { v4: 0, v6: 0 }, route: { v4: 0, v6: 0 } });
+    } finally {
+      s.close();
+    }
   });
 });
