@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '@mesh/core';
-import type { InPodRedirectionConfig } from '../iptables';
+import { closeNetnsExecPool, prewarmNetnsExec, type InPodRedirectionConfig, type NetnsExecOptions } from '../iptables';
 import { CNI_EVENT_SOCKET_NAME } from '../plugin';
 import { ZdsServer } from '../zds';
 import { CniEventServer } from './cni-server';
@@ -66,6 +66,8 @@ export class NodeAgent {
       hostProbeSnatIpv6: c.HOST_PROBE_SNAT_IPV6,
     };
     const hostProbe = c.AMBIENT_HOST_PROBE_ENABLED ? new HostProbe(c.HOST_NETNS || undefined, redirection, logger) : undefined;
+    // Pooled mesh-netns-exec helpers: no spawn on an ADD's path (NetnsExecOptions.pooled).
+    const exec: NetnsExecOptions = { netnsExecHelper: c.NETNS_EXEC_HELPER, pooled: true };
     // The ZDS server needs the cache for snapshots and the dataplane needs the server: late-bound.
     const link: { server?: ZdsServer } = {};
     const dataplane = new MeshDataplane({
@@ -75,7 +77,7 @@ export class NodeAgent {
       },
       annotator,
       redirection,
-      exec: { netnsExecHelper: c.NETNS_EXEC_HELPER },
+      exec,
       hostProbe,
       logger,
     });
@@ -95,6 +97,7 @@ export class NodeAgent {
     link.server = zds;
     const cni = await CniEventServer.listen(join(c.CNI_AGENT_RUN_DIR, CNI_EVENT_SOCKET_NAME), (ev) => controller.handleCniAdd(ev), logger);
     controller.resyncAll();
+    prewarmNetnsExec(exec);
     logger.info({ node: c.NODE_NAME, zds: c.ZTUNNEL_UDS_ADDRESS, runDir: c.CNI_AGENT_RUN_DIR }, 'CNI node agent started');
     return new NodeAgent({ zds, controller, dataplane, source, cni, hostProbe, logger });
   }
@@ -116,6 +119,7 @@ export class NodeAgent {
     this.zds.close();
     if (cleanupHost) await this.#hostProbe?.stop();
     this.dataplane.cache.clear();
+    closeNetnsExecPool();
     this.#log.info('CNI node agent stopped');
   }
 }

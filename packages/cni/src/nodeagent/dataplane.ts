@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { ANNOTATIONS, REDIRECTION, type Pod } from '@mesh/api';
 import type { Logger } from '@mesh/core';
 import { closeFd, openNetns } from '@mesh/netns';
@@ -8,6 +9,18 @@ import { PodNetnsError, PodRedirectionError, PodRemoveError, PodZtunnelError, re
 import type { HostProbe } from './host-probe';
 import { fdPath, PodCache } from './pod-cache';
 import type { PodAnnotator } from './pod-source';
+
+/** diagnostics_channel carrying one CniAddTiming per successful addPodToMesh (the bench subscribes). */
+export const CNI_ADD_TIMING_CHANNEL = 'mesh:cni:add-timing';
+const addTimingChannel = channel(CNI_ADD_TIMING_CHANNEL);
+
+/** Where the time of one pod enrollment went: ms per step, in order (rules.* are the applier's). */
+export interface CniAddTiming {
+  readonly pod: string;
+  readonly uid: string;
+  readonly stepsMs: Readonly<Record<string, number>>;
+  readonly totalMs: number;
+}
 
 /** What the dataplane needs from the ZDS server (an interface so unit tests can stand in). */
 export interface ZtunnelLink {
@@ -43,20 +56,31 @@ export class MeshDataplane {
     const uid = uidOf(pod);
     const name = nameOf(pod);
     const log = this.#o.logger.child({ pod: name, uid });
+    const t0 = performance.now();
+    const steps: Record<string, number> = {};
+    let last = t0;
+    const mark = (step: string): void => {
+      const now = performance.now();
+      steps[step] = round2(now - last);
+      last = now;
+    };
     let fd: number;
     try {
       fd = openNetns(netnsPath);
     } catch (e) {
       throw new PodNetnsError({ pod: name, reason: `${netnsPath}: ${reasonOf(e)}` }, { cause: e });
     }
+    mark('openNetns');
     try {
-      await applyInPodRedirection(fdPath(fd), podRedirectionConfig(pod, this.#o.redirection), this.#o.exec);
+      const applied = await applyInPodRedirection(fdPath(fd), podRedirectionConfig(pod, this.#o.redirection), this.#o.exec);
+      for (const [k, v] of Object.entries(applied.stepsMs)) steps[`rules.${k}`] = v;
     } catch (e) {
       // Like Istio, a failed (re-)add also drops the uid from the snapshot.
       closeFd(fd);
       this.cache.delete(uid);
       throw new PodRedirectionError({ pod: name, reason: reasonOf(e) }, { cause: e });
     }
+    mark('rules');
     this.cache.set(uid, { pod, netnsFd: fd, ips, status: REDIRECTION.PENDING });
     try {
       await this.#o.ztunnel.addWorkload(uid, workloadInfo(pod), fd);
@@ -65,10 +89,16 @@ export class MeshDataplane {
       await this.#o.annotator.setRedirection(pod, REDIRECTION.PENDING);
       throw new PodZtunnelError({ pod: name, reason: reasonOf(e) }, { cause: e });
     }
+    mark('ztunnelAck');
     await this.#o.hostProbe?.addPod(uid, ips);
+    mark('hostProbe');
     await this.#o.annotator.setRedirection(pod, REDIRECTION.ENABLED);
+    mark('annotate');
     this.cache.set(uid, { pod, netnsFd: fd, ips, status: REDIRECTION.ENABLED });
+    const timing: CniAddTiming = { pod: name, uid, stepsMs: steps, totalMs: round2(performance.now() - t0) };
     log.info({ netns: netnsPath, ips }, 'pod added to the mesh');
+    log.debug(timing, 'pod add timing');
+    if (addTimingChannel.hasSubscribers) addTimingChannel.publish(timing);
   }
 
   /**
@@ -128,6 +158,8 @@ export function podRedirectionConfig(pod: Pod, base: Partial<InPodRedirectionCon
 export function uidOf(pod: Pod): string {
   return pod.metadata.uid ?? '';
 }
+
+const round2 = (ms: number): number => Math.round(ms * 100) / 100;
 
 function nameOf(pod: Pod): string {
   return `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;

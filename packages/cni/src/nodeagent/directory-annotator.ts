@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { ANNOTATIONS, type Pod } from '@mesh/api';
 import { defineMeshError } from '@mesh/core';
@@ -14,8 +14,12 @@ export const PodAnnotateError = defineMeshError(
 
 /**
  * Local-cluster annotator: rewrites the pod's document in the manifest file the directory source read
- * it from (other documents and comments kept), atomically via rename, then re-reads that one file so
- * the agent's cache sees its own write at once.
+ * it from (other documents and comments kept), atomically via rename, then hands the written text to
+ * the source so the agent's cache sees its own write at once.
+ *
+ * The file operations are synchronous on purpose: a CNI ADD waits on this (Istio annotates before
+ * answering the plugin), the file is one small manifest, and four thread-pool round trips cost more
+ * than the I/O itself, more still when a directory rescan has queued its stats ahead of them.
  */
 export class DirectoryPodAnnotator implements PodAnnotator {
   readonly #source: DirectoryPodSource;
@@ -29,7 +33,7 @@ export class DirectoryPodAnnotator implements PodAnnotator {
     const name = pod.metadata.name;
     const file = this.#source.fileOf(ns, name);
     if (file === undefined) throw new PodAnnotateError({ pod: `${ns}/${name}`, reason: 'the pod is not in the watched directory any more' });
-    const docs = parseAllDocuments(await readFile(file, 'utf8'));
+    const docs = parseAllDocuments(readFileSync(file, 'utf8'));
     const list = Array.isArray(docs) ? docs : [];
     const doc = list.find((d) => {
       const js = d.toJS() as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
@@ -42,10 +46,11 @@ export class DirectoryPodAnnotator implements PodAnnotator {
     if (value === undefined) doc.deleteIn(path);
     else doc.setIn(path, value);
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, list.map((d, i) => withDocStart(d.toString(), i)).join(''));
-    await rename(tmp, file);
-    // Only this file is re-read (not the whole directory): the ADD that annotates is waiting.
-    await this.#source.refreshFile(file);
+    const text = list.map((d, i) => withDocStart(d.toString(), i)).join('');
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+    // Only this file is refreshed (not the whole directory), from the text just written.
+    await this.#source.refreshFile(file, text);
   }
 }
 

@@ -2,7 +2,7 @@ export { NodeAgent, type NodeAgentOptions } from './agent';
 export { agentConfig, DEFAULT_READINESS_PORT, type AgentConfig } from './config';
 export { CniEventServer, parseEvent, type CniAddHandler } from './cni-server';
 export { PodController, DEFAULT_POD_WAIT_MS, type PodControllerOptions } from './controller';
-export { MeshDataplane, podRedirectionConfig, type MeshDataplaneOptions, type ZtunnelLink } from './dataplane';
+export { CNI_ADD_TIMING_CHANNEL, MeshDataplane, podRedirectionConfig, type CniAddTiming, type MeshDataplaneOptions, type ZtunnelLink } from './dataplane';
 export { DirectoryPodAnnotator, PodAnnotateError } from './directory-annotator';
 export { DirectoryPodSource, DIRECTORY_RESCAN_INTERVAL_MS, syntheticUid, type DirectoryPodSourceOptions } from './directory-pod-source';
 export { ambientEnabled, podIps, podTerminated, workloadInfo } from './enrollment';
