@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { LocalNetwork } from '../net';
-import { alive, procStartTime, tailFile, type ClusterState, type ComponentRecord } from './cluster-state';
+import { alive, tailFile, type ClusterState, type ComponentRecord } from './cluster-state';
 import {
   ISTIO_NAMESPACE,
   cniAgentSpec,
@@ -49,20 +49,23 @@ export async function waitReady(net: LocalNetwork, rec: ComponentRecord, timeout
   }
 }
 
-/** Starts one component detached in its node netns, tracked by the network so `down` always kills it. */
-export function startComponent(net: LocalNetwork, spec: ComponentSpec): ComponentRecord {
+/**
+ * Starts one component detached in its node netns under meshctl's supervisor (which appends the component's
+ * exit code or signal to its log), tracked by the network so `down` always kills it.
+ */
+export async function startComponent(net: LocalNetwork, spec: ComponentSpec): Promise<ComponentRecord> {
   fs.mkdirSync(path.dirname(spec.log), { recursive: true });
-  const child = net.spawnInNode(spec.node, spec.argv, {
-    env: { ...process.env, ...spec.env },
-    stdio: spec.log,
-    detached: true,
-  });
-  const pid = child.pid;
-  const startTime = pid === undefined ? undefined : procStartTime(pid);
-  if (pid === undefined || startTime === undefined) {
-    throw new ClusterError('CLUSTER_COMPONENT_FAILED', `${spec.name} on ${spec.node} did not start; see ${spec.log}`);
+  let proc;
+  try {
+    proc = await net.spawnInNode(spec.node, spec.argv, {
+      env: { ...process.env, ...spec.env },
+      log: spec.log,
+      label: `${spec.name} on ${spec.node}`,
+    });
+  } catch (cause) {
+    throw new ClusterError('CLUSTER_COMPONENT_FAILED', `${spec.name} on ${spec.node} did not start; see ${spec.log}`, { cause });
   }
-  return { name: spec.name, node: spec.node, pid, startTime, log: spec.log, readyUrl: spec.readyUrl };
+  return { name: spec.name, node: spec.node, pid: proc.pid, startTime: proc.startTime, log: spec.log, readyUrl: spec.readyUrl };
 }
 
 /**
@@ -119,7 +122,7 @@ export async function ensureComponent(
   const old = st.components.find(same);
   if (old && alive(old)) return old;
   st.components = st.components.filter((c) => !same(c));
-  const rec = startComponent(net, spec);
+  const rec = await startComponent(net, spec);
   st.components.push(rec);
   return rec;
 }

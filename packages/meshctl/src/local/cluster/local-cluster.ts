@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MeshResource, Namespace, Pod } from '@mesh/api';
-import { DEFAULT_STATE_ROOT, LocalNetwork, podEnv, type NetLogger } from '../net';
+import { DEFAULT_STATE_ROOT, LocalNetwork, fileLogger, podEnv, type NetLogger } from '../net';
 import { applyAll, deleteAll, labelNamespace, type ApplyResult } from './apply';
 import { alive, loadClusterState, saveClusterState, type ClusterState } from './cluster-state';
 import { ISTIO_NAMESPACE, istiodAddress } from './components';
@@ -17,6 +17,7 @@ import { syncWaypoints, waitWaypointReady, waypointPodName, type WaypointRuntime
 
 export const DEFAULT_CLUSTER = 'mesh';
 export const DEFAULT_NODES = 2;
+export const MESHCTL_LOG_FILE = 'meshctl.log';
 /** Namespaces every cluster starts with, as kind's. */
 const BASE_NAMESPACES = ['default', 'kube-system', ISTIO_NAMESPACE];
 
@@ -52,8 +53,11 @@ export class LocalCluster {
   constructor(opts: LocalClusterOptions = {}) {
     this.cluster = opts.cluster ?? DEFAULT_CLUSTER;
     const stateDir = opts.stateDir ?? path.join(DEFAULT_STATE_ROOT, this.cluster);
-    this.net = new LocalNetwork({ cluster: this.cluster, stateDir, ...(opts.logger ? { logger: opts.logger } : {}) });
     this.paths = clusterPaths(stateDir);
+    // What this invocation did to processes (components started, pod removal kills) is kept beside the
+    // components' logs, which e2e copies out on failure.
+    const logger = opts.logger ?? fileLogger(path.join(this.paths.logsDir, MESHCTL_LOG_FILE), { cluster: this.cluster });
+    this.net = new LocalNetwork({ cluster: this.cluster, stateDir, logger });
     this.bundles = bundlesIn(opts.repoRoot ?? findRepoRoot());
     this.config = new ConfigDir(this.paths.configDir);
   }

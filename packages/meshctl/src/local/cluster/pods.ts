@@ -99,7 +99,7 @@ async function startPod(ctx: PodContext, pod: Pod): Promise<void> {
     throw e;
   }
   const log = path.join(ctx.logsDir, 'pods', `${ns}_${name}.log`);
-  const child = ctx.net.spawnInPod({ namespace: ns, name }, cmd.argv, {
+  const child = await ctx.net.spawnInPod({ namespace: ns, name }, cmd.argv, {
     env: { ...process.env, ...podEnv(ps), ...cmd.env },
     stdio: log,
     detached: true,

@@ -103,7 +103,7 @@ async function startWaypointPod(ctx: PodContext, istiod: IstiodPlacement, bundle
   } as unknown as Service;
   await applyAll(ctx, [svc]);
   const log = path.join(ctx.logsDir, 'pods', `${ns}_${podName}.log`);
-  const child = ctx.net.spawnInPod({ namespace: ns, name: podName }, [process.execPath, bundle], {
+  const child = await ctx.net.spawnInPod({ namespace: ns, name: podName }, [process.execPath, bundle], {
     env: { ...process.env, ...podEnv(ps), ...waypointEnv(ctx.stateDir, istiod, ps, name, tokenFile) },
     stdio: log,
     detached: true,

@@ -9,7 +9,8 @@ export type LocalNetErrorCode =
   | 'LOCAL_NET_VIP_EXHAUSTED'
   | 'LOCAL_NET_STATE_CORRUPT'
   | 'LOCAL_NET_NOT_UP'
-  | 'LOCAL_NET_LOCKED';
+  | 'LOCAL_NET_LOCKED'
+  | 'LOCAL_NET_SPAWN_FAILED';
 
 export class LocalNetError extends Error {
   readonly code: LocalNetErrorCode;

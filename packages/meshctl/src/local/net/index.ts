@@ -1,10 +1,12 @@
 export { LocalNetwork } from './local-network';
+export { fileLogger } from './file-logger';
 export { kindNodeNames, podEnv } from './types';
 export type {
   AddPodOptions,
   DownReport,
   ExecOptions,
   LocalNetworkOptions,
+  NodeSpawnOptions,
   NetLogger,
   PodRef,
   ServiceSpec,

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalNetwork, type PodRef } from './index';
-import { isAlive, procStartTime } from './processes';
+import { isAlive, pidsInNetns, procStartTime } from './processes';
+import { loadState, saveState } from './state';
 
 // Real kernel: network namespaces, veths, a bridge and iptables, all inside namespaces named with this prefix.
 const ID = `${process.pid % 100000}`;
@@ -30,16 +31,16 @@ function owned(prefix: string): { netns: string[]; etc: string[] } {
 }
 
 /** Starts the bundled echo app in a pod and resolves once it printed its listening line. */
-function startEcho(net: LocalNetwork, ref: PodRef, version: string, detached = false): Promise<ChildProcess> {
+async function startEcho(net: LocalNetwork, ref: PodRef, version: string, detached = false): Promise<ChildProcess> {
   const log = path.join(tmp, `${net.prefix}${ref.name}.log`);
   const argv = [process.execPath, echoBundle, '--port', '8080', '--tcp-port', '9000'];
   // Pod name and namespace come from the downward-API-like environment spawnInPod sets.
   argv.push('--version', version);
   if (detached) {
-    const child = net.spawnInPod(ref, argv, { stdio: log, detached: true });
+    const child = await net.spawnInPod(ref, argv, { stdio: log, detached: true });
     return waitFor(() => fs.readFileSync(log, 'utf8').includes('listening')).then(() => child);
   }
-  const child = net.spawnInPod(ref, argv);
+  const child = await net.spawnInPod(ref, argv);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -209,6 +210,62 @@ describe('state shared by several instances (separate meshctl invocations)', () 
     expect(owned(opts.prefix)).toEqual({ netns: [], etc: [] });
   }, 30_000);
 });
+
+describe('process records and pod removal across invocations', () => {
+  const opts = { cluster: `r${ID}`, prefix: `mtest-${ID}r-`, stateDir: path.join(tmp, 'records') };
+  const lines: Array<{ msg?: string } & Record<string, unknown>> = [];
+  const logger = { debug: () => undefined, info: (obj: object, msg?: string) => void lines.push({ ...obj, msg }) };
+  let node = '';
+
+  beforeAll(async () => {
+    const a = new LocalNetwork(opts);
+    await a.up({ nodes: 1 });
+    node = a.state.nodes[0]!.name;
+  }, 30_000);
+  afterAll(async () => {
+    await new LocalNetwork(opts).down();
+    expect(owned(opts.prefix)).toEqual({ netns: [], etc: [] });
+  }, 30_000);
+
+  it('a process is recorded under the lock: an instance with a stale view loses nobody else’s pods or processes', async () => {
+    const a = new LocalNetwork(opts);
+    const b = new LocalNetwork(opts);
+    await a.addPod(node, 'r1', 'demo');
+    await b.addPod(node, 'r2', 'demo'); // a's in-memory view predates r2
+    await Promise.all([a.spawnInPod({ namespace: 'demo', name: 'r1' }, ['sleep', '60']), b.spawnInPod({ namespace: 'demo', name: 'r2' }, ['sleep', '60'])]);
+    const st = new LocalNetwork(opts).state;
+    expect(st.pods.map((p) => p.name).sort()).toEqual(['r1', 'r2']);
+    expect(st.processes.map((p) => p.owner).sort()).toEqual(['pod:demo/r1', 'pod:demo/r2']);
+  }, 30_000);
+
+  it('pod removal never kills what meshctl started for a node, even with its record lost, and logs kills and spares', async () => {
+    const net = new LocalNetwork({ ...opts, logger });
+    const pod = await net.addPod(node, 'r3', 'demo');
+    const own = await net.spawnInPod({ namespace: 'demo', name: 'r3' }, ['sleep', '61']);
+    // A node component with a helper inside the pod netns (as cni-agent's iptables helpers are).
+    const component = await net.spawnInNode(node, ['sh', '-c', `ip netns exec ${pod.netns} sleep 62; sleep 63`], { log: path.join(tmp, 'component.log'), label: 'helper-runner' });
+    const helperPid = await waitForPid(() => pidsInNetns([pod.netns]).find((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\x0062')));
+    // Another invocation saved a stale view: the node's records are gone from the state file.
+    const st = loadState(opts.stateDir)!;
+    saveState(opts.stateDir, { ...st, processes: st.processes.filter((p) => !p.owner.startsWith('node:')) });
+    await net.removePod({ namespace: 'demo', name: 'r3' });
+    expect(procStartTime(own.pid!)).toBeUndefined();
+    expect(isAlive(component)).toBe(true);
+    expect(procStartTime(helperPid)).toBeDefined();
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'pod removal kills process', pid: own.pid, reason: 'pod process', pod: 'demo/r3' }));
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'pod removal spares process seen in the pod netns', pid: helperPid, reason: 'started by meshctl for another owner', owner: `node:${node}` }));
+    process.kill(component.pid, 'SIGKILL');
+  }, 30_000);
+});
+
+async function waitForPid(find: () => number | undefined): Promise<number> {
+  for (let i = 0; i < 250; i++) {
+    const pid = find();
+    if (pid !== undefined) return pid;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('process did not appear');
+}
 
 describe('down after a crash', () => {
   it('cleans up from the state file, and by name prefix when the state file is gone too', async () => {

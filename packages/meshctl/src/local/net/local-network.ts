@@ -11,6 +11,7 @@ import {
   type DownReport,
   type ExecOptions,
   type LocalNetworkOptions,
+  type NodeSpawnOptions,
   type NetLogger,
   type PodRef,
   type ServiceSpec,
@@ -35,15 +36,17 @@ import {
   podNetns,
   switchNetns,
 } from './names';
-import { podProcessVictims } from './pod-processes';
+import { logPodVictims, podProcessVictims } from './pod-processes';
 import {
   NETNS_RUN_DIR,
+  OWNER_ENV,
   killProcesses,
   pidsInNetns,
   procStartTime,
   snapshot,
   spawnInNetns,
 } from './processes';
+import { spawnSupervised } from './supervisor';
 import { run, type RunResult } from './run';
 import { allocateVip, serviceEndpointIps } from './services';
 import {
@@ -56,6 +59,7 @@ import {
   type NetworkState,
   type NodeState,
   type PodState,
+  type ProcessState,
   type ServiceState,
 } from './state';
 import {
@@ -263,7 +267,11 @@ export class LocalNetwork {
     const owner = podOwner(pod);
     const own = this.st.processes.filter((p) => p.owner === owner);
     const others = this.st.processes.filter((p) => p.owner !== owner);
-    await killProcesses(podProcessVictims({ netns: pod.netns, own, others }));
+    const found = podProcessVictims({ netns: pod.netns, owner, own, others });
+    // Logged before the signals: a later death of any process on the node can be traced to, or ruled out of,
+    // a pod removal.
+    logPodVictims(this.log, `${pod.namespace}/${pod.name}`, found);
+    await killProcesses(found.victims);
     await deletePodLinks(this.st.nodes.find((n) => n.name === pod.node), pod);
     await deleteNetns([pod.netns]);
     removeNetnsEtc(pod.netns);
@@ -322,12 +330,19 @@ export class LocalNetwork {
   /**
    * Long-running process in a pod; its pid is recorded and it is killed by removePod/down. The environment
    * carries what the downward API would (POD_NAME, POD_NAMESPACE, POD_IP, NODE_NAME, SERVICE_ACCOUNT), under
-   * anything given in `opts.env`.
+   * anything given in `opts.env`, and the owner marker (OWNER_ENV).
    */
-  spawnInPod(ref: PodRef, argv: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+  async spawnInPod(ref: PodRef, argv: readonly string[], opts: SpawnOptions = {}): Promise<ChildProcess> {
     const pod = this.pod(ref);
-    const env = { ...process.env, ...podEnv(pod), ...(opts.env ?? {}) };
-    return this.track(podOwner(pod), pod.netns, argv, { ...opts, env });
+    const owner = podOwner(pod);
+    const env = { ...process.env, ...podEnv(pod), ...(opts.env ?? {}), [OWNER_ENV]: owner };
+    const child = spawnInNetns(pod.netns, argv, { ...opts, env });
+    const pid = child.pid;
+    const startTime = pid === undefined ? undefined : procStartTime(pid);
+    if (pid === undefined || startTime === undefined) return child;
+    await this.recordProcesses([{ pid, startTime, netns: pod.netns, argv: [...argv], owner }]);
+    child.once('exit', () => void this.forgetProcess(pid, startTime).catch(() => undefined));
+    return child;
   }
 
   /** Endpoint IPs a service currently DNATs to (selector matches plus explicit IPs). */
@@ -336,29 +351,46 @@ export class LocalNetwork {
     return svc ? serviceEndpointIps(svc, this.st.pods) : [];
   }
 
-  /** Long-running process in a node netns (hostNetwork components: the CNI agent). */
-  spawnInNode(nodeName: string, argv: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+  /**
+   * Long-running, detached process in a node netns (hostNetwork components: istiod, CNI agent, ztunnel) under
+   * a supervisor that appends the component's exit code or signal to `opts.log`. Both are recorded for the
+   * node, so `down` kills them and a pod removal never does.
+   */
+  async spawnInNode(nodeName: string, argv: readonly string[], opts: NodeSpawnOptions): Promise<ProcessState> {
     const node = this.node(nodeName);
-    return this.track(`node:${node.name}`, node.netns, argv, opts);
+    const owner = `node:${node.name}`;
+    const env = { ...(opts.env ?? process.env), [OWNER_ENV]: owner };
+    const label = opts.label ?? `${argv.join(' ')} on ${node.name}`;
+    const sup = await spawnSupervised(node.netns, argv, { env, log: opts.log, label });
+    const startTime = procStartTime(sup.pid);
+    const supStart = procStartTime(sup.supervisorPid);
+    if (startTime === undefined) {
+      throw new LocalNetError('LOCAL_NET_SPAWN_FAILED', `${label} exited at once; see ${opts.log}`);
+    }
+    const rec: ProcessState = { pid: sup.pid, startTime, netns: node.netns, argv: [...argv], owner };
+    const recs = [rec];
+    if (supStart !== undefined) recs.push({ pid: sup.supervisorPid, startTime: supStart, netns: node.netns, argv: ['meshctl-supervisor', label], owner });
+    await this.recordProcesses(recs);
+    this.log.info({ node: node.name, pid: rec.pid, supervisorPid: sup.supervisorPid, log: opts.log, cmd: argv.join(' ') }, 'component started');
+    return rec;
   }
 
-  private track(owner: string, netns: string, argv: readonly string[], opts: SpawnOptions): ChildProcess {
-    const child = spawnInNetns(netns, argv, opts);
-    const pid = child.pid;
-    const startTime = pid === undefined ? undefined : procStartTime(pid);
-    if (pid !== undefined && startTime !== undefined) {
-      this.st.processes.push({ pid, startTime, netns, argv: [...argv], owner });
+  /** Read-modify-write under the state lock: another invocation may have saved processes meanwhile. */
+  private recordProcesses(recs: readonly ProcessState[]): Promise<void> {
+    return this.serial(async () => {
+      this.st.processes.push(...recs);
       this.save();
-      child.once('exit', () => {
-        // After down/removePod the record is already gone; saving then would resurrect the state file.
-        if (!this.st.processes.some((p) => p.pid === pid && p.startTime === startTime)) return;
-        // Another invocation ran down meanwhile: its removal of the state file wins over this stale view.
-        if (!fs.existsSync(stateFilePath(this.stateDir))) return;
-        this.st.processes = this.st.processes.filter((p) => p.pid !== pid);
-        this.save();
-      });
-    }
-    return child;
+    });
+  }
+
+  private forgetProcess(pid: number, startTime: string): Promise<void> {
+    return this.serial(async () => {
+      // After down the state file is gone: saving would resurrect it.
+      if (!fs.existsSync(stateFilePath(this.stateDir))) return;
+      const before = this.st.processes.length;
+      this.st.processes = this.st.processes.filter((p) => !(p.pid === pid && p.startTime === startTime));
+      if (this.st.processes.length !== before) this.save();
+    });
   }
 
   /**

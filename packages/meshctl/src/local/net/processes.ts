@@ -21,6 +21,36 @@ export function procStartTime(pid: number): string | undefined {
   return fields[19];
 }
 
+/**
+ * Environment variable meshctl sets on every process it starts for a node or a pod (`node:<name>`,
+ * `pod:<ns>/<name>`). Children inherit it, and /proc/<pid>/environ belongs to the process that has the pid
+ * now, so it identifies what meshctl started even when a state file lost the record or the pid was reused.
+ */
+export const OWNER_ENV = 'MESH_LOCAL_OWNER';
+
+/** The OWNER_ENV value a process started with; undefined when unset or unreadable. */
+export function procOwner(pid: number): string | undefined {
+  let environ: string;
+  try {
+    environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const prefix = `${OWNER_ENV}=`;
+  const entry = environ.split('\0').find((e) => e.startsWith(prefix));
+  return entry?.slice(prefix.length);
+}
+
+/** `comm (cmdline...)` for logs; '' when the process is gone. */
+export function procDescription(pid: number): string {
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return cmdline.length > 200 ? `${cmdline.slice(0, 200)}...` : cmdline;
+  } catch {
+    return '';
+  }
+}
+
 export function isAlive(p: Pick<ProcessState, 'pid' | 'startTime'>): boolean {
   return procStartTime(p.pid) === p.startTime;
 }

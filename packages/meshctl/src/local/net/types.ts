@@ -47,6 +47,14 @@ export interface DownReport {
 export type ExecOptions = RunOptions;
 export type SpawnOptions = SpawnInNetnsOptions;
 
+export interface NodeSpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Log file for the component's stdout/stderr and its supervisor's exit line. */
+  log: string;
+  /** Names the component in log lines, e.g. `ztunnel on node-a`. */
+  label?: string;
+}
+
 export const NOOP_LOGGER: NetLogger = { debug: () => undefined, info: () => undefined };
 
 export function kindNodeNames(cluster: string, count: number): string[] {
