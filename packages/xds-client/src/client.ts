@@ -1,17 +1,18 @@
 import { EventEmitter } from 'node:events';
-import { Metadata, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ClientDuplexStream, type StatusObject } from '@grpc/grpc-js';
 import {
   AggregatedDiscoveryService,
   create,
-  createGrpcClient,
   DeltaDiscoveryRequestSchema,
   envoyCore,
+  grpcMethodPath,
+  protobufSerializer,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
-  type GrpcClient,
   type MessageInitShape,
 } from '@mesh/api';
 import { Backoff, DEFAULT_INITIAL_BACKOFF_MS, DEFAULT_MAX_BACKOFF_MS } from './backoff';
+import { decodeDeltaResponse } from './delta-response';
 import { XdsRejectedResponseError } from './errors';
 import type { DeltaXdsClientEvents, DeltaXdsClientOptions, XdsTypeHandler, XdsUpdate } from './types';
 
@@ -19,6 +20,9 @@ type Stream = ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
 
 /** google.rpc.Code INVALID_ARGUMENT, what ztunnel puts in a NACK's error_detail. */
 const NACK_CODE = status.INVALID_ARGUMENT;
+const DELTA_ADS_PATH = grpcMethodPath(AggregatedDiscoveryService.method.deltaAggregatedResources);
+const serializeRequest = protobufSerializer(DeltaDiscoveryRequestSchema);
+const deserializeResponse = (b: Buffer): DeltaDiscoveryResponse => decodeDeltaResponse(b);
 
 /**
  * Delta ADS client, the transport ztunnel uses towards istiod (ztunnel src/xds/client.rs): one
@@ -27,7 +31,7 @@ const NACK_CODE = status.INVALID_ARGUMENT;
  * While disconnected the handlers' state is left alone: the proxy keeps serving its last good config.
  */
 export class DeltaXdsClient extends EventEmitter<DeltaXdsClientEvents> {
-  private readonly grpc: GrpcClient<typeof AggregatedDiscoveryService>;
+  private readonly grpc: Client;
   private readonly handlers = new Map<string, XdsTypeHandler<unknown>>();
   /** type URL -> (name -> version) of the last good (ACKed) state. */
   private readonly versions = new Map<string, Map<string, string>>();
@@ -54,7 +58,8 @@ export class DeltaXdsClient extends EventEmitter<DeltaXdsClientEvents> {
       options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
       options.random,
     );
-    this.grpc = createGrpcClient(AggregatedDiscoveryService, options.address, options.credentials, options.channelOptions);
+    // A plain grpc-js client so responses go through the wire-level decoder (delta-response.ts).
+    this.grpc = new Client(options.address, options.credentials, options.channelOptions);
   }
 
   /** Opens the stream; attach listeners first. */
@@ -98,7 +103,7 @@ export class DeltaXdsClient extends EventEmitter<DeltaXdsClientEvents> {
   private connect(): void {
     this.retryTimer = undefined;
     if (this.closed) return;
-    const call = this.grpc.deltaAggregatedResources({ metadata: this.headers() });
+    const call: Stream = this.grpc.makeBidiStreamRequest(DELTA_ADS_PATH, serializeRequest, deserializeResponse, this.headers());
     this.stream = call;
     this.received = new Set();
     this.gotResponse = false;
@@ -170,14 +175,8 @@ export class DeltaXdsClient extends EventEmitter<DeltaXdsClientEvents> {
   }
 
   private reply(call: Stream, resp: DeltaDiscoveryResponse, error: Error | undefined): void {
-    this.emit('response', {
-      typeUrl: resp.typeUrl,
-      nonce: resp.nonce,
-      systemVersionInfo: resp.systemVersionInfo,
-      resources: resp.resources.map((r) => ({ name: r.name, version: r.version })),
-      removed: resp.removedResources,
-      accepted: error === undefined,
-    });
+    // Only built when someone listens: a full Address sync is 11k names per client.
+    if (this.listenerCount('response') > 0) this.emitResponse(resp, error);
     if (error !== undefined) {
       this.options.logger?.warn({ typeUrl: resp.typeUrl, nonce: resp.nonce, error: error.message }, 'NACKing xDS response');
       this.emit('nack', { typeUrl: resp.typeUrl, nonce: resp.nonce, error });
@@ -189,6 +188,17 @@ export class DeltaXdsClient extends EventEmitter<DeltaXdsClientEvents> {
       errorDetail: error === undefined ? undefined : { code: NACK_CODE, message: error.message },
     }));
     this.markReceived(resp.typeUrl);
+  }
+
+  private emitResponse(resp: DeltaDiscoveryResponse, error: Error | undefined): void {
+    this.emit('response', {
+      typeUrl: resp.typeUrl,
+      nonce: resp.nonce,
+      systemVersionInfo: resp.systemVersionInfo,
+      resources: resp.resources.map((r) => ({ name: r.name, version: r.version })),
+      removed: resp.removedResources,
+      accepted: error === undefined,
+    });
   }
 
   private markReceived(typeUrl: string): void {
