@@ -95,6 +95,7 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
       logger: log.child({ component: 'istiod-xds' }),
       debounceAfterMs: cfg.PILOT_DEBOUNCE_AFTER,
       debounceMaxMs: cfg.PILOT_DEBOUNCE_MAX,
+      sendBudgetBytes: cfg.XDS_SEND_BUDGET_BYTES,
     });
     xds.register(grpc);
     new CaService({
@@ -126,7 +127,7 @@ export async function startIstiod(options: IstiodOptions): Promise<RunningIstiod
     const readiness: RunningHttpServer = await startReadiness(cfg.BIND_ADDRESS, cfg.READINESS_PORT, state, log);
     stops.push(() => readiness.close());
 
-    const stopSource = await startConfigSource(source, configStore, kc, cfg.KUBE_IGNORED_RESOURCES, log);
+    const stopSource = await startConfigSource(source, configStore, kc, cfg, log);
     stops.push(stopSource);
     if (source.kind === 'kubernetes' && kc !== undefined) {
       const conditions = model.conditions === undefined ? () => [] : () => model.conditions?.() ?? [];
@@ -190,9 +191,10 @@ function ownPodIndex(store: ConfigStore): InMemoryNodePodIndex {
   return index;
 }
 
-async function startConfigSource(source: ConfigSourceSpec, store: ConfigStore, kc: ReturnType<typeof loadKubeConfig> | undefined, ignored: readonly string[], log: Logger): Promise<() => Promise<void> | void> {
+async function startConfigSource(source: ConfigSourceSpec, store: ConfigStore, kc: ReturnType<typeof loadKubeConfig> | undefined, cfg: IstiodConfig, log: Logger): Promise<() => Promise<void> | void> {
+  const ignored = cfg.KUBE_IGNORED_RESOURCES;
   if (source.kind === 'dir') {
-    const dir = new DirectorySource({ dir: source.path, store, logger: log.child({ component: 'istiod-config-dir' }) });
+    const dir = new DirectorySource({ dir: source.path, store, debounceMs: cfg.CONFIG_DIR_DEBOUNCE, logger: log.child({ component: 'istiod-config-dir' }) });
     await dir.start();
     return () => dir.stop();
   }

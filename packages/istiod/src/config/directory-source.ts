@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync, watch, type Dirent, type FSWatcher } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatIssue, type ResourceKey } from '@mesh/api';
 import { createLogger, type Logger } from '@mesh/core';
@@ -9,7 +8,12 @@ import type { ConfigStore } from './store';
 import type { InvalidResourceReport, RawConfigChange } from './types';
 
 export const DIRECTORY_POLL_INTERVAL_MS = 2_000;
-export const DIRECTORY_DEBOUNCE_MS = 100;
+/**
+ * Quiet time after a watch event before rescanning. Short, because writers (kubectl-style tools, ConfigMap
+ * mounts, editors) replace files by atomic rename; a non-atomic writer caught mid-write is handled by the
+ * re-stat after reading and by keeping a file's previous objects while it does not parse.
+ */
+export const DIRECTORY_DEBOUNCE_MS = 15;
 const MANIFEST_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
 export interface DirectorySourceOptions {
@@ -99,15 +103,20 @@ export class DirectorySource {
     }, this.options.debounceMs ?? DIRECTORY_DEBOUNCE_MS);
   }
 
+  /**
+   * Synchronous file system calls on purpose: a rescan stats every file, and 100+ sequential threadpool
+   * round trips (behind whatever else the event loop is doing) cost tens of ms of push latency, against
+   * microseconds for a local stat. Parsing, the expensive part, is synchronous anyway.
+   */
   private async scanOnce(): Promise<void> {
-    const { files, dirs } = await walk(this.options.dir, this.log);
+    const { files, dirs } = walk(this.options.dir, this.log);
     this.syncWatchers(dirs);
     const seen = new Set<string>();
     const touched = new Set<string>();
     for (const path of files) {
       const rel = relative(this.options.dir, path);
       seen.add(rel);
-      await this.refreshFile(path, rel, touched);
+      this.refreshFile(path, rel, touched);
     }
     for (const [rel, state] of this.files) {
       if (seen.has(rel)) continue;
@@ -117,20 +126,21 @@ export class DirectorySource {
     if (touched.size > 0) this.options.store.applyAll(this.diff(touched));
   }
 
-  private async refreshFile(path: string, rel: string, touched: Set<string>): Promise<void> {
+  private refreshFile(path: string, rel: string, touched: Set<string>): void {
     const prev = this.files.get(rel);
-    let st;
-    try {
-      st = await stat(path);
-    } catch {
-      return; // vanished between readdir and stat; the next scan sees it gone
-    }
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return; // vanished between readdir and stat; the next scan sees it gone
     if (prev && prev.mtimeMs === st.mtimeMs && prev.size === st.size) return;
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       this.log.warn({ err, file: rel }, 'could not read manifest file; keeping its previous objects');
+      return;
+    }
+    if (changedSince(path, st)) {
+      // Still being written: read it again once the writer is done (its next event or this rescan).
+      this.schedule();
       return;
     }
     const hash = createHash('sha256').update(text).digest('hex');
@@ -205,21 +215,28 @@ export class DirectorySource {
   }
 }
 
+/** True when the file's mtime or size moved while it was being read (a writer is still at it). */
+function changedSince(path: string, before: { mtimeMs: number; size: number }): boolean {
+  const after = statSync(path, { throwIfNoEntry: false });
+  // Vanished while being read counts as changed: the next scan sees it gone.
+  return after === undefined || after.mtimeMs !== before.mtimeMs || after.size !== before.size;
+}
+
 function parseKey(key: string): { kind: ResourceKey; namespace: string; name: string } | undefined {
   const parts = key.split('|');
   if (parts.length !== 3 || parts[0] === 'unkeyed') return undefined;
   return { kind: parts[0] as ResourceKey, namespace: parts[1]!, name: parts[2]! };
 }
 
-async function walk(root: string, log: Logger): Promise<{ files: string[]; dirs: string[] }> {
+function walk(root: string, log: Logger): { files: string[]; dirs: string[] } {
   const files: string[] = [];
   const dirs: string[] = [];
   const stack = [root];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    let entries;
+    let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       if (dir === root) log.warn({ err, dir }, 'config directory is not readable');
       continue;
