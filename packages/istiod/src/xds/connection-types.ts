@@ -3,6 +3,7 @@ import type { XdsPrincipal } from './auth';
 import type { XdsMetrics } from './metrics';
 import type { ProxyNode } from './node';
 import type { ResourceStore } from './resource';
+import type { SendBudget } from './send-budget';
 
 /** A response written to a client (emitted as the server's 'push' event; tests record these). */
 export interface PushEvent {
@@ -57,6 +58,8 @@ export interface ConnectionContext {
   readonly store: ResourceStore;
   readonly metrics: XdsMetrics | undefined;
   readonly logger: Logger | undefined;
+  /** Shared by every connection: bounds bytes of responses buffered in the transport. */
+  readonly budget: SendBudget;
   systemVersion(): string;
   newNonce(): string;
   emitPush(event: PushEvent): void;

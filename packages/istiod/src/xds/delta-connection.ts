@@ -4,6 +4,7 @@ import { statusOf, type ConnectionContext, type SynczEntry, type SynczTypeStatus
 import { metricType } from './metrics';
 import type { ProxyNode } from './node';
 import type { StoredResource } from './resource';
+import { ConnectionWriter, type WriteFn } from './connection-writer';
 import { encodeDeltaResponse } from './wire';
 
 const WILDCARD = '*';
@@ -35,11 +36,10 @@ interface DeltaTypeState {
   pendingSinceMs: number | undefined;
 }
 
-export type WriteFn = (bytes: Buffer) => void;
-
 export class DeltaConnection implements XdsConnection {
   private readonly types = new Map<string, DeltaTypeState>();
   private readonly connectedAt = new Date();
+  private readonly out: ConnectionWriter;
   private closed = false;
 
   constructor(
@@ -47,8 +47,10 @@ export class DeltaConnection implements XdsConnection {
     readonly node: ProxyNode,
     readonly principal: XdsPrincipal,
     private readonly ctx: ConnectionContext,
-    private readonly write: WriteFn,
-  ) {}
+    write: WriteFn,
+  ) {
+    this.out = new ConnectionWriter(ctx.budget, write);
+  }
 
   onRequest(req: DeltaDiscoveryRequest): void {
     let st = this.types.get(req.typeUrl);
@@ -71,6 +73,7 @@ export class DeltaConnection implements XdsConnection {
 
   close(): void {
     this.closed = true;
+    this.out.close();
   }
 
   private firstRequest(req: DeltaDiscoveryRequest): DeltaTypeState {
@@ -148,6 +151,8 @@ export class DeltaConnection implements XdsConnection {
     if (this.closed || st.inFlight) return;
     if (!st.fullSync && st.dirty.size === 0 && !st.mustRespond) return;
     const snap = this.ctx.store.snapshot(st.typeUrl) ?? EMPTY;
+    const work = st.fullSync ? (st.wildcard ? snap.size : 0) + st.names.size + st.have.size : st.dirty.size;
+    if (!this.out.admit(work, () => this.retryPushes())) return;
     const resources: StoredResource[] = [];
     const removed: string[] = [];
     if (st.fullSync) {
@@ -173,6 +178,10 @@ export class DeltaConnection implements XdsConnection {
     }
     st.mustRespond = false;
     this.send(st, resources, removed);
+  }
+
+  private retryPushes(): void {
+    for (const st of this.types.values()) this.tryPush(st);
   }
 
   /** Decide what the client needs for one name. */
@@ -203,7 +212,7 @@ export class DeltaConnection implements XdsConnection {
     st.sentNonce = nonce;
     st.inFlight = true;
     this.recordPush(st, bytes.byteLength);
-    this.write(bytes);
+    this.out.send(bytes);
     this.ctx.emitPush({
       connectionId: this.id,
       protocol: 'delta',

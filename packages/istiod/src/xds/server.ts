@@ -22,6 +22,7 @@ import { DeltaConnection } from './delta-connection';
 import { createXdsMetrics, type XdsMetrics } from './metrics';
 import { parseNode } from './node';
 import type { ResourceStore } from './resource';
+import { DEFAULT_XDS_SEND_BUDGET_BYTES, SendBudget } from './send-budget';
 import { SotwConnection } from './sotw-connection';
 
 export interface XdsServerOptions {
@@ -33,6 +34,8 @@ export interface XdsServerOptions {
   logger?: Logger;
   debounceAfterMs?: number;
   debounceMaxMs?: number;
+  /** Cap on response bytes buffered in grpc-js/HTTP/2 across connections before large pushes wait (16 MiB). */
+  sendBudgetBytes?: number;
 }
 
 export interface XdsServerEvents {
@@ -76,6 +79,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       store: options.store,
       metrics: this.metrics,
       logger: options.logger,
+      budget: new SendBudget(options.sendBudgetBytes ?? DEFAULT_XDS_SEND_BUDGET_BYTES),
       systemVersion: () => this.version,
       newNonce: () => `${this.noncePrefix}-${(++this.nonceSeq).toString(36)}`,
       emitPush: (e) => this.emit('push', e),
@@ -163,7 +167,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
         if (conn === undefined) {
           const node = parseNode(req.node);
           const id = `${node.id}-${++this.connSeq}`;
-          const write = (bytes: Buffer): void => void call.write(bytes);
+          const write = (bytes: Buffer, done: () => void): void => void call.write(bytes, done);
           conn = protocol === 'delta'
             ? new DeltaConnection(id, node, principal, this.ctx, write)
             : new SotwConnection(id, node, principal, this.ctx, write);

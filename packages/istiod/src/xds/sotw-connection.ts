@@ -1,7 +1,7 @@
 import type { DiscoveryRequest } from '@mesh/api';
 import type { XdsPrincipal } from './auth';
 import { statusOf, type ConnectionContext, type SynczEntry, type XdsConnection } from './connection-types';
-import type { WriteFn } from './delta-connection';
+import { ConnectionWriter, type WriteFn } from './connection-writer';
 import { metricType } from './metrics';
 import type { ProxyNode } from './node';
 import type { StoredResource } from './resource';
@@ -32,6 +32,7 @@ function sameNames(a: ReadonlySet<string>, b: readonly string[]): boolean {
 export class SotwConnection implements XdsConnection {
   private readonly types = new Map<string, SotwTypeState>();
   private readonly connectedAt = new Date();
+  private readonly out: ConnectionWriter;
   private closed = false;
 
   constructor(
@@ -39,8 +40,10 @@ export class SotwConnection implements XdsConnection {
     readonly node: ProxyNode,
     readonly principal: XdsPrincipal,
     private readonly ctx: ConnectionContext,
-    private readonly write: WriteFn,
-  ) {}
+    write: WriteFn,
+  ) {
+    this.out = new ConnectionWriter(ctx.budget, write);
+  }
 
   onRequest(req: DiscoveryRequest): void {
     let st = this.types.get(req.typeUrl);
@@ -79,11 +82,13 @@ export class SotwConnection implements XdsConnection {
 
   close(): void {
     this.closed = true;
+    this.out.close();
   }
 
   private tryPush(st: SotwTypeState): void {
     if (this.closed || st.inFlight || !st.dirty) return;
     const snap: ReadonlyMap<string, StoredResource> = this.ctx.store.snapshot(st.typeUrl) ?? new Map();
+    if (!this.out.admit(st.names.size === 0 ? snap.size : st.names.size, () => this.tryPush(st))) return;
     const chosen: StoredResource[] = [];
     if (st.names.size === 0) {
       for (const r of snap.values()) chosen.push(r);
@@ -107,7 +112,7 @@ export class SotwConnection implements XdsConnection {
       if (st.pendingSinceMs !== undefined) m.pushTimeSeconds.observe({ type }, (performance.now() - st.pendingSinceMs) / 1000);
     }
     st.pendingSinceMs = undefined;
-    this.write(bytes);
+    this.out.send(bytes);
     this.ctx.emitPush({
       connectionId: this.id,
       protocol: 'sotw',
