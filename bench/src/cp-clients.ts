@@ -27,6 +27,20 @@ const now = (): number => performance.timeOrigin + performance.now();
 const send = (m: unknown): void => {
   process.send?.(m);
 };
+/** Reports of received updates are stamped when they happen and sent in batches: one IPC write per
+ * client per change would put the harness's own JSON + pipe cost between the clients' responses. */
+const REPORT_BATCH_MS = 50;
+let reports: unknown[] = [];
+const report = (m: unknown): void => {
+  if (reports.length === 0) {
+    setTimeout(() => {
+      const batch = reports;
+      reports = [];
+      send({ type: 'batch', items: batch });
+    }, REPORT_BATCH_MS);
+  }
+  reports.push(m);
+};
 
 function runXds(o: XdsMode): void {
   const root = readFileSync(o.rootCertFile);
@@ -40,7 +54,7 @@ function runXds(o: XdsMode): void {
       decode: (a) => a,
       apply: (updates) => {
         if (watched === '') return;
-        for (const u of updates) if (u.name.endsWith(watched)) send({ type: 'got', client: i, name: u.name, t: now() });
+        for (const u of updates) if (u.name.endsWith(watched)) report({ type: 'got', client: i, name: u.name, t: now() });
       },
     };
     const authz: XdsTypeHandler<unknown> = { typeUrl: AUTHORIZATION_TYPE_URL, decode: (a) => a, apply: () => undefined };

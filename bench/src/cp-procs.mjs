@@ -35,7 +35,7 @@ export async function bundleAll(repoRoot) {
 }
 
 /** Starts istiod on loopback with the directory config source; resolves once /ready answers 200. */
-export async function startIstiod({ bundle, dir, state, debounceAfterMs }) {
+export async function startIstiod({ bundle, dir, state, debounceAfterMs, extraEnv = {} }) {
   const ports = { grpc: await freePort(), mon: await freePort(), ready: await freePort() };
   const rootCertFile = path.join(dir, 'out', 'root-cert.pem');
   const env = {
@@ -45,7 +45,9 @@ export async function startIstiod({ bundle, dir, state, debounceAfterMs }) {
     PILOT_DEBOUNCE_AFTER: `${debounceAfterMs}ms`, LOG_LEVEL: 'warn',
   };
   const t0 = performance.now();
-  const proc = startChild('istiod', process.execPath, [bundle], { env });
+  // BENCH_CP_ISTIOD_NODE_ARGS: extra node flags for profiling while iterating (e.g. --cpu-prof), never in recorded runs.
+  const extra = (process.env.BENCH_CP_ISTIOD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = startChild('istiod', process.execPath, [...extra, bundle], { env: { ...env, ...extraEnv } });
   await waitFor(async () => {
     if (proc.child.exitCode !== null) throw new Error(`istiod exited: ${proc.output.slice(-600)}`);
     return (await fetch(`http://127.0.0.1:${ports.ready}/ready`)).status === 200;

@@ -14,7 +14,7 @@ export const CP_SIZES = {
   smoke: { pods: 200, services: 20, namespaces: 2, nodes: 2, policies: 20, clients: 4, changes: 3, caRounds: 1, caDurationMs: 800, caConcurrency: 4 },
 };
 const DEBOUNCE_AFTER_MS = 10;
-const DIRECTORY_DEBOUNCE_MS = 100; // istiod's DirectorySource debounce (packages/istiod/src/config/directory-source.ts)
+const DIRECTORY_DEBOUNCE_MS = 15; // istiod's CONFIG_DIR_DEBOUNCE default (packages/istiod/src/app/config.ts)
 const SYNC_TIMEOUT_MS = 120_000;
 const CHANGE_TIMEOUT_MS = 10_000;
 const CHANGE_GAP_MS = 300;
@@ -30,14 +30,18 @@ export function percentile(xs, p) {
 
 function startClients(bundle, istiod, state, clients) {
   const env = { BENCH_CP: JSON.stringify({ mode: 'xds', address: istiod.address, rootCertFile: istiod.rootCertFile, serverName: SERVER_NAME, token: state.token, clients }) };
-  const proc = startChild('xds-clients', process.execPath, [bundle], { env, ipc: true });
+  // BENCH_CP_CLIENT_NODE_ARGS: extra node flags for the client process while iterating (e.g. --cpu-prof).
+  const extra = (process.env.BENCH_CP_CLIENT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = startChild('xds-clients', process.execPath, [...extra, bundle], { env, ipc: true });
   const events = { starting: undefined, synced: new Map(), got: [], disconnects: [] };
-  proc.child.on('message', (m) => {
-    if (m.type === 'starting') events.starting = m.t;
+  const onMessage = (m) => {
+    if (m.type === 'batch') for (const item of m.items) onMessage(item);
+    else if (m.type === 'starting') events.starting = m.t;
     else if (m.type === 'synced') events.synced.set(m.client, m);
     else if (m.type === 'got') events.got.push(m);
     else if (m.type === 'disconnect' && events.disconnects.length < 20) events.disconnects.push(m.reason);
-  });
+  };
+  proc.child.on('message', onMessage);
   return { proc, events };
 }
 
@@ -145,9 +149,14 @@ export async function runControlPlane({ repoRoot, sizes, log }) {
     await stopChild(clients.proc);
   }
   const rss = { afterLoadMB: rssAfterLoad / 2 ** 20, withClientsMB: rssBytes(pid) / 2 ** 20, peakMB: peakRssBytes(pid) / 2 ** 20 };
-  log('control-plane: CA rounds');
-  const ca = await caRounds(bundles.clients, istiod, state, sizes);
+  // BENCH_CP_SKIP_CA=1 skips the CA rounds while iterating on xDS (the report then shows no CA data).
+  const skipCa = process.env.BENCH_CP_SKIP_CA === '1';
+  if (!skipCa) log('control-plane: CA rounds');
+  const ca = skipCa ? [] : await caRounds(bundles.clients, istiod, state, sizes);
   rss.peakMB = peakRssBytes(pid) / 2 ** 20;
   await stopChild(istiod.proc);
-  return { sizes, caPool: { keysPerIdentity: CA_KEYS_PER_IDENTITY, identities: state.identities.length }, changeGapMs: CHANGE_GAP_MS, debounce: { directoryMs: DIRECTORY_DEBOUNCE_MS, pushMs: DEBOUNCE_AFTER_MS }, startupMs: istiod.startupMs, sync, changes, cpu, rss, ca };
+  const result = { sizes, caPool: { keysPerIdentity: CA_KEYS_PER_IDENTITY, identities: state.identities.length }, changeGapMs: CHANGE_GAP_MS, debounce: { directoryMs: DIRECTORY_DEBOUNCE_MS, pushMs: DEBOUNCE_AFTER_MS }, startupMs: istiod.startupMs, sync, changes, cpu, rss, ca };
+  // BENCH_CP_DUMP=<file>: raw result for inspection while iterating (--no-write runs keep no results file).
+  if (process.env.BENCH_CP_DUMP) fs.writeFileSync(process.env.BENCH_CP_DUMP, JSON.stringify(result));
+  return result;
 }
