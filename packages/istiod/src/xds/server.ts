@@ -110,6 +110,11 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     return [...this.connections.values()].map((c) => c.syncz());
   }
 
+  /** Response bytes currently buffered in grpc-js/HTTP/2 across connections (see SendBudget). */
+  get sendBufferedBytes(): number {
+    return this.ctx.budget.bytesInFlight;
+  }
+
   get connectionCount(): number {
     return this.connections.size;
   }

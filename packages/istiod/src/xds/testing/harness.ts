@@ -37,6 +37,7 @@ export interface ServerSetup {
   credentials?: ServerCredentials;
   port?: number;
   debounceAfterMs?: number;
+  sendBudgetBytes?: number;
   registry?: Registry;
   logger?: Logger;
 }
@@ -47,6 +48,7 @@ export async function startServer(s: ServerSetup): Promise<RunningServer> {
     store: s.store,
     authenticate: s.authenticate ?? allowAllAuthenticator,
     debounceAfterMs: s.debounceAfterMs ?? 10,
+    ...(s.sendBudgetBytes === undefined ? {} : { sendBudgetBytes: s.sendBudgetBytes }),
     ...(s.registry === undefined ? {} : { registry: s.registry }),
     ...(s.logger === undefined ? {} : { logger: s.logger }),
   });
