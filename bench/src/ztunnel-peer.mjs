@@ -6,6 +6,8 @@ import path from 'node:path';
 import { startChild, waitFor } from './sys.mjs';
 
 const READY_TIMEOUT_MS = 20_000;
+// The ztunnel image's node flags (images/ztunnel/Dockerfile ENTRYPOINT), so the pair runs as deployed.
+export const ZTUNNEL_NODE_FLAGS = ['--max-semi-space-size=2'];
 const BANNER = "import { createRequire as __c } from 'node:module'; const require = __c(import.meta.url);";
 
 export async function bundleZtunnelNode(repoRoot) {
@@ -36,7 +38,7 @@ export async function startZtunnelPair({ bundle, pods, certs, tmpDir }) {
         caCertFile: certs.ca, caKeyFile: certs.caKey, pods: podList, hostPod: p.name, zdsPath: path.join(tmpDir, `zds-${p.name}.sock`),
       }),
     };
-    return startChild(`ztunnel-${p.node}`, process.execPath, [bundle], { env });
+    return startChild(`ztunnel-${p.node}`, process.execPath, [...ZTUNNEL_NODE_FLAGS, bundle], { env });
   });
   for (const z of procs) {
     await waitFor(() => {
