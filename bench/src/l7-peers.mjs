@@ -92,10 +92,10 @@ async function role(bundle, name, opts) {
   return { proc, port: Number(/READY (\d+)/.exec(proc.output)[1]) };
 }
 
-export async function startWaypointPath(bundle, certs, upstreamPort) {
+export async function startWaypointPath(bundle, certs, upstreamPort, { portProtocol = '' } = {}) {
   const base = { caCertFile: certs.ca, caKeyFile: certs.caKey };
   const back = await role(bundle, 'back', { ...base, upstreamPort });
-  const wp = await role(bundle, 'waypoint', { ...base, backPort: back.port });
+  const wp = await role(bundle, 'waypoint', { ...base, backPort: back.port, portProtocol });
   const front = await role(bundle, 'front', { ...base, waypointPort: wp.port });
   return { name: 'waypoint', port: front.port, procs: [front.proc, wp.proc, back.proc], cpuProcs: [wp.proc], standIns: [front.proc, back.proc] };
 }

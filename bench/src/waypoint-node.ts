@@ -23,6 +23,8 @@ interface Opts {
   upstreamPort?: number;
   backPort?: number;
   waypointPort?: number;
+  /** Protocol of the service port in the waypoint's config ('' = auto-detected HTTP; 'TCP' = L4 relay floor). */
+  portProtocol?: string;
 }
 
 const TD = 'cluster.local';
@@ -76,10 +78,11 @@ async function waypoint(): Promise<void> {
     name: 'waypoint', namespace: 'default',
     policies: [{
       name: 'default/allow-client', action: wp.AuthorizationPolicy_Action.ALLOW,
-      rules: [{ from: [{ principals: [`${TD}/ns/default/sa/client`] }], to: [{ methods: ['GET', 'POST'], paths: ['/*'] }] }],
+      // An L4 run (TCP port) cannot match method/path (Istio drops such ALLOW rules from TCP chains): principal only.
+      rules: [{ from: [{ principals: [`${TD}/ns/default/sa/client`] }], to: o.portProtocol === 'TCP' ? [] : [{ methods: ['GET', 'POST'], paths: ['/*'] }] }],
     }],
     services: [{
-      hostname: HOST, name: 'echo', namespace: 'default', vips: [VIP], ports: [{ port: 80, targetPort: 8080 }],
+      hostname: HOST, name: 'echo', namespace: 'default', vips: [VIP], ports: [{ port: 80, targetPort: 8080, protocol: o.portProtocol ?? '' }],
       routes: [{ name: 'default', matches: [{ path: { kind: { case: 'prefix', value: '/' } } }], backends: [{ hostname: HOST, port: 80, weight: 1 }] }],
     }],
   }));

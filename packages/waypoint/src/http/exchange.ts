@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { RequestRecord } from '../metrics/index';
 import type { TunnelContext } from './context';
+import type { CancelSignal } from './done-signal';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
@@ -14,7 +15,7 @@ export interface Exchange {
   readonly ctx: TunnelContext;
   readonly startMs: number;
   /** Aborted when the client goes away (or the response completed). */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   record: Omit<RequestRecord, 'durationMs'>;
 }
 

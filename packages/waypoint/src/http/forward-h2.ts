@@ -4,6 +4,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import { TryTimeoutError, type TryResult, type UpstreamResponse } from './forward';
+import type { CancelSignal } from './done-signal';
 import type { HeaderMap } from './header-ops';
 
 export interface H2TryRequest {
@@ -15,7 +16,7 @@ export interface H2TryRequest {
   headers: HeaderMap;
   body: Buffer | Readable | undefined;
   timeoutMs: number;
-  signal: AbortSignal;
+  signal: CancelSignal;
   onBodyBytes?: (n: number) => void;
 }
 

@@ -2,6 +2,7 @@
 // logic needs: a response, a connect failure (no tunnel), a reset (tunnel died before headers) or a timeout.
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { CancelSignal } from './done-signal';
 
 /** An upstream response, whichever HTTP version carried it. */
 export interface UpstreamResponse {
@@ -32,7 +33,7 @@ export interface TryRequest {
   body: Buffer | Readable | undefined;
   /** 0 = no per-try limit. */
   timeoutMs: number;
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Counts streamed request body bytes (attached when the stream is piped, so nothing is missed). */
   onBodyBytes?: (n: number) => void;
   /** DestinationRule maxRequestsPerConnection: close the connection after this many requests (0 = no limit). */

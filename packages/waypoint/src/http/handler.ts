@@ -11,6 +11,7 @@ import { redirectLocation, rewriteAuthority, rewriteTarget, selectRoute } from '
 import type { RequestMetrics } from '../metrics/index';
 import type { TunnelContext } from './context';
 import { localReply, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange';
+import { DoneSignal } from './done-signal';
 import { decideFault } from './fault';
 import { applyHeaderOps, forwardableHeaders, type HeaderMap } from './header-ops';
 import { Mirrors, sampledMirrors, teeBody } from './mirror';
@@ -20,12 +21,6 @@ import { identityFacts, sourceFacts } from './peers';
 
 /** Bodies buffered so a retry can replay them; Envoy's default per-request buffer limit is 1 MiB as well. */
 export const RETRY_BODY_LIMIT_BYTES = 1024 * 1024;
-
-/**
- * The abort reason once an exchange is over. A shared reason, because abort() without one builds a
- * DOMException (with a stack) per request.
- */
-const EXCHANGE_DONE = Object.freeze({ code: 'WAYPOINT_EXCHANGE_DONE' });
 
 export interface HandlerDeps extends ProxyDeps {
   readonly metrics: RequestMetrics;
@@ -57,9 +52,9 @@ function authorityOf(req: DownstreamRequest, ctx: TunnelContext): string {
 }
 
 function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: TunnelContext, deps: HandlerDeps): Exchange {
-  const ctl = new AbortController();
+  const ctl = new DoneSignal();
   const ex: Exchange = {
-    req, res, ctx, startMs: performance.now(), signal: ctl.signal,
+    req, res, ctx, startMs: performance.now(), signal: ctl,
     record: {
       source: sourceFacts(ctx, deps.upstream), destination: {},
       protocol: String(req.headers['content-type'] ?? '').startsWith('application/grpc') ? 'grpc' : 'http',
@@ -77,7 +72,7 @@ function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: Tunne
   const done = (): void => {
     if (recorded) return;
     recorded = true;
-    ctl.abort(EXCHANGE_DONE);
+    ctl.abort();
     if (!res.writableFinished && ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
     deps.metrics.record({ ...ex.record, durationMs: performance.now() - ex.startMs });
   };

@@ -4,5 +4,5 @@ export { HboneAgents, UPSTREAM_CONNECT_TIMEOUT_MS, type HboneAgentsOptions } fro
 export { bytesToIp, canonicalIp, hostPort } from './ip';
 export { affinityFor, EndpointPicker, endpointKey, hash32, hashKeyFor, lbPolicyOf, RING_POINTS_PER_ENDPOINT, type Affinity, type LbPolicy, type PickInput } from './lb';
 export { OutlierDetector, outcomeOfStatus, MAX_EJECTION_TIME_MS, type UpstreamOutcome } from './outlier';
-export { ConnectionPoolLimiter, type Admission } from './pool';
+export { ConnectionPoolLimiter, type Admission, type CancelSignal } from './pool';
 export { UpstreamCluster, UpstreamClusters, type ClusterSnapshot, type TrafficPolicyLookup } from './lb-clusters';

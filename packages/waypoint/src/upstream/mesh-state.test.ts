@@ -45,4 +45,16 @@ describe('UpstreamState', () => {
     expect(st.endpoints(HOST, 80)).toEqual([]);
     expect(st.workloadByIp('10.0.0.1')).toBeUndefined();
   });
+
+  it('answers endpoints from a cache that every state change invalidates (health, new pods, subsets)', () => {
+    const st = new UpstreamState();
+    st.applyAddresses([addrOfService(), addrOfWorkload('a', [10, 0, 0, 1], 9080)], []);
+    const v1 = { version: 'v1' };
+    expect(st.endpoints(HOST, 80).map((e) => e.workload.uid)).toEqual(['a']);
+    expect(st.endpoints(HOST, 80, v1)).toEqual([]);
+    st.applyAddresses([addrOfWorkload('b', [10, 0, 0, 2], 9080)], []);
+    expect(st.endpoints(HOST, 80).map((e) => e.workload.uid).sort()).toEqual(['a', 'b']);
+    st.applyAddresses([addrOfWorkload('a', [10, 0, 0, 1], 9080, false)], []);
+    expect(st.endpoints(HOST, 80).map((e) => e.workload.uid)).toEqual(['b']);
+  });
 });

@@ -99,6 +99,12 @@ export class UpstreamState {
   private readonly byVipPort = new Map<string, UpstreamService>();
   private readonly byIp = new Map<string, UpstreamWorkload>();
   private readonly rr = new Map<string, number>();
+  /**
+   * endpoints() results until the next state change, by "host|port" (no subset) or per subset-labels object
+   * (config objects are stable between WaypointConfig updates): the scan over every workload ran per request.
+   */
+  private endpointCache = new Map<string, readonly Endpoint[]>();
+  private subsetEndpointCache = new WeakMap<object, Map<string, readonly Endpoint[]>>();
 
   /** Applies one delta xDS update of istio.workload.Address resources (names: workload uid, "<ns>/<hostname>"). */
   applyAddresses(updates: readonly { name: string; resource: Address }[], removed: readonly string[]): void {
@@ -146,8 +152,21 @@ export class UpstreamState {
     return this.services.values();
   }
 
-  /** Healthy endpoints of hostname:servicePort (optionally narrowed to a DestinationRule subset). */
-  endpoints(hostname: string, servicePort: number, subsetLabels?: Readonly<Record<string, string>>): Endpoint[] {
+  /** Healthy endpoints of hostname:servicePort (optionally narrowed to a DestinationRule subset); do not mutate. */
+  endpoints(hostname: string, servicePort: number, subsetLabels?: Readonly<Record<string, string>>): readonly Endpoint[] {
+    let cache = this.endpointCache;
+    if (subsetLabels !== undefined) {
+      let c = this.subsetEndpointCache.get(subsetLabels);
+      if (c === undefined) this.subsetEndpointCache.set(subsetLabels, (c = new Map()));
+      cache = c;
+    }
+    const key = `${hostname}|${servicePort}`;
+    let eps = cache.get(key);
+    if (eps === undefined) cache.set(key, (eps = this.scanEndpoints(hostname, servicePort, subsetLabels)));
+    return eps;
+  }
+
+  private scanEndpoints(hostname: string, servicePort: number, subsetLabels: Readonly<Record<string, string>> | undefined): Endpoint[] {
     const svc = this.byHost.get(hostname);
     if (svc === undefined) return [];
     const svcPort = svc.ports.find((p) => p.servicePort === servicePort);
@@ -174,6 +193,8 @@ export class UpstreamState {
   }
 
   private reindex(): void {
+    this.endpointCache = new Map();
+    this.subsetEndpointCache = new WeakMap();
     this.byHost.clear();
     this.byVipPort.clear();
     this.byIp.clear();

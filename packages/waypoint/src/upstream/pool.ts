@@ -5,6 +5,13 @@
 // `x-envoy-overloaded: true`. 0 = no limit (Envoy's defaults are effectively unlimited in Istio).
 import type { waypoint } from '@mesh/api';
 
+/** AbortSignal's listener subset (the exchange's done signal or a real AbortSignal). */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface Admission {
   /** Frees the slot (idempotent); call when the request finished on the upstream side. */
   release(): void;
@@ -13,7 +20,7 @@ export interface Admission {
 
 interface Waiter {
   resolve: (a: Admission | 'overflow') => void;
-  signal: AbortSignal;
+  signal: CancelSignal;
   onAbort: () => void;
 }
 
@@ -32,7 +39,7 @@ export class ConnectionPoolLimiter {
   }
 
   /** Resolves an admission, or 'overflow' when a circuit breaker trips (or the request was cancelled). */
-  admit(signal: AbortSignal): Promise<Admission | 'overflow'> {
+  admit(signal: CancelSignal): Promise<Admission | 'overflow'> {
     const maxRequests = this.cfg?.maxRequests ?? 0;
     if (maxRequests > 0 && this.active + this.pending.length >= maxRequests) return Promise.resolve('overflow');
     if (this.hasConnectionFor()) return Promise.resolve(this.grant());
