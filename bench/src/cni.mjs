@@ -48,5 +48,19 @@ export function renderCni({ result: r, machine, command, date }) {
     row('plugin side (launcher, Node startup, module load, HTTP)', b.pluginSide),
     row('plugin VERSION (startup only)', b.pluginVersionSpawn),
     row('node -e 0 (floor)', b.nodeStartup),
+    ...agentStepRows(x.agentSteps),
   ].join('\n');
+}
+
+// The agent's own timing of each enrollment (debug spans, CNI_ADD_TIMING_CHANNEL): where its time goes.
+function agentStepRows(steps) {
+  if (!steps || Object.keys(steps).length === 0) return [];
+  return [
+    '',
+    '### Agent steps (per enrollment, from the agent\'s timing spans)',
+    '',
+    '| step | p50 ms | p99 ms | max ms |',
+    '|---|---|---|---|',
+    ...Object.entries(steps).map(([name, s]) => `| ${name} | ${fmt(s.p50Ms)} | ${fmt(s.p99Ms)} | ${fmt(s.maxMs)} |`),
+  ];
 }

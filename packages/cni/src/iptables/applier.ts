@@ -63,8 +63,8 @@ function stepClock(): { steps: Record<string, number>; mark(name: string): void 
 }
 
 /** Current tables per family: none to read when the probe saw no nftables table on the nft backend. */
-function currentTables(path: string, f: IpFamily, backend: IptablesBackend, probe: NetnsProbe | undefined): Promise<Map<string, SavedTable>> {
-  if (backend === 'nft' && probe?.nftTables[f] === 0) return Promise.resolve(new Map());
+function currentTables(path: string, f: IpFamily, backend: IptablesBackend, probe: NetnsProbe): Promise<Map<string, SavedTable>> {
+  if (backend === 'nft' && probe.nftTables[f] === 0) return Promise.resolve(new Map());
   return saveTables(path, f);
 }
 
@@ -73,12 +73,13 @@ async function applyInNetns(path: string, cfg: InPodRedirectionConfig, backend: 
   const families: IpFamily[] = cfg.enableIpv6 ? ['v4', 'v6'] : ['v4'];
   const probe = await probeNetns(path);
   clock.mark('probe');
-  const saves = families.map((f) => currentTables(path, f, backend, probe));
+  if (probe !== undefined) return applyProbed(path, cfg, backend, families, probe, clock);
+  const saves = families.map((f) => saveTables(path, f));
   // Rejections are observed below; keep them from surfacing as unhandled while routing runs first.
   for (const s of saves) s.catch(() => undefined);
-  const v6Routing = cfg.enableIpv6 ? (probe?.loIpv6 ?? (await loopbackHasIpv6(path))) : false;
+  const v6Routing = cfg.enableIpv6 ? await loopbackHasIpv6(path) : false;
   const routingFamilies = families.filter((f) => f === 'v4' || v6Routing);
-  const routing = await settleAll(routingFamilies.map((f) => applyInPodRouting(path, f, probe)));
+  const routing = await settleAll(routingFamilies.map((f) => applyInPodRouting(path, f)));
   if (routing.error !== undefined) {
     await rollbackRouting(path, routing.done);
     throw routing.error;
@@ -97,6 +98,48 @@ async function applyInNetns(path: string, cfg: InPodRedirectionConfig, backend: 
     throw applied.error;
   }
   return { backend, families, changedTables: applied.done.flatMap((a) => a.changedTables), stepsMs: clock.steps };
+}
+
+interface FamilyApplied {
+  readonly routing: RoutingChange | undefined;
+  readonly applied: RuleSetApplyResult;
+}
+
+/**
+ * With the helper's probe: each family is one chain on its own helper lane (routing, then save if
+ * needed, then restore), v4 and v6 side by side. Any failure undoes both families before rethrowing.
+ */
+async function applyProbed(
+  path: string,
+  cfg: InPodRedirectionConfig,
+  backend: IptablesBackend,
+  families: readonly IpFamily[],
+  probe: NetnsProbe,
+  clock: ReturnType<typeof stepClock>,
+): Promise<RedirectionApplyResult> {
+  const results = await settleAll(families.map((f) => applyFamily(path, f, cfg, backend, probe)));
+  clock.mark('routingAndRestore');
+  if (results.error !== undefined) {
+    for (const r of results.done) {
+      await r.applied.undo();
+      if (r.routing) await rollbackInPodRouting(path, r.routing);
+    }
+    throw results.error;
+  }
+  return { backend, families: [...families], changedTables: results.done.flatMap((r) => r.applied.changedTables), stepsMs: clock.steps };
+}
+
+/** One family, in Istio's order (routes, then rules); undoes its own routing when its rules fail. */
+async function applyFamily(path: string, f: IpFamily, cfg: InPodRedirectionConfig, backend: IptablesBackend, probe: NetnsProbe): Promise<FamilyApplied> {
+  // Like Istio, no v6 route when IPv6 is off on lo; the v6 rules still go in.
+  const routing = f === 'v4' || probe.loIpv6 ? await applyInPodRouting(path, f, probe) : undefined;
+  try {
+    const current = await currentTables(path, f, backend, probe);
+    return { routing, applied: await applyRuleSet(path, buildInPodRuleSet(cfg, f), current) };
+  } catch (e) {
+    if (routing) await rollbackInPodRouting(path, routing);
+    throw e;
+  }
 }
 
 async function rollbackRouting(path: string, changes: readonly RoutingChange[]): Promise<void> {

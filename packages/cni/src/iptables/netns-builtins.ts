@@ -1,6 +1,6 @@
 import { INPOD_MARK_IP_RULE_PRIORITY, INPOD_TPROXY_MARK, INPOD_TPROXY_MASK, ROUTE_TABLE_INBOUND, hex, type IpFamily } from './constants';
 import { CniRedirectionError } from './errors';
-import { sessionFor } from './exec';
+import { familyLane, sessionFor } from './exec';
 
 /**
  * What one `@probe` built-in of mesh-netns-exec reports about a pod netns, over netlink and without
@@ -67,7 +67,8 @@ export async function routingBuiltin(netnsPath: string, family: IpFamily, ops: r
   const session = sessionFor(netnsPath);
   if (session === undefined) throw new Error(`no mesh-netns-exec session for ${netnsPath}`);
   const argv = ['@routing', familyDigit(family), force ? 'force' : 'stop', ...ROUTE_ARGS, ...ops];
-  const res = await session.run(argv);
+  // On the family's lane: its restore follows on the same helper, in Istio's order (routes first).
+  const res = await session.run(argv, '', familyLane(family));
   if (res.code !== 0) {
     throw new CniRedirectionError('CNI_ROUTING_FAILED', `in-pod routing (${ops.join(', ')}) failed in ${netnsPath}: ${res.stderr.trim()}`, {
       command: argv,

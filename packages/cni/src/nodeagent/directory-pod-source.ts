@@ -148,7 +148,10 @@ export class DirectoryPodSource implements PodSource {
     const pods = new Map<string, Entry<Pod>>();
     const namespaces = new Map<string, Entry<Namespace>>();
     const files = await this.#files();
-    for (const file of files) this.#collect(await this.#load(file), file, pods, namespaces);
+    // All files at once: one by one, a rescan of a few hundred manifests held every refreshFile
+    // (an ADD's annotation) queued behind it for hundreds of thread-pool round trips.
+    const loaded = await Promise.all(files.map((file) => this.#load(file)));
+    files.forEach((file, i) => this.#collect(loaded[i] ?? [], file, pods, namespaces));
     const present = new Set(files);
     for (const f of this.#parsed.keys()) if (!present.has(f)) this.#parsed.delete(f);
     this.#commit(pods, namespaces, emit);
