@@ -6,6 +6,7 @@ export { readManifestFile, identityOf, type RawManifestObject, type ManifestFile
 export type {
   AnyConfigEvent,
   ConfigEvent,
+  ConfigBatchListener,
   ConfigEventListener,
   ConfigEventType,
   InvalidResourceReport,

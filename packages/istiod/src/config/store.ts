@@ -16,6 +16,7 @@ import {
   DEFAULT_NAMESPACE,
   objectKey,
   type AnyConfigEvent,
+  type ConfigBatchListener,
   type ConfigEventListener,
   type InvalidResourceReport,
   type RawConfigChange,
@@ -36,6 +37,7 @@ export interface ConfigStoreOptions {
 export class ConfigStore {
   private readonly byKind = new Map<ResourceKey, Map<string, MeshResource>>();
   private readonly listeners = new Set<ConfigEventListener>();
+  private readonly batchListeners = new Set<ConfigBatchListener>();
   private readonly invalidByLabel = new Map<string, InvalidResourceReport>();
   private readonly log: Logger;
   private readonly onInvalid: ((report: InvalidResourceReport) => void) | undefined;
@@ -51,6 +53,12 @@ export class ConfigStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** Be told where `applyAll` batches start and end; returns an unsubscribe function. */
+  subscribeBatches(listener: ConfigBatchListener): () => void {
+    this.batchListeners.add(listener);
+    return () => this.batchListeners.delete(listener);
+  }
+
   /** Apply one raw change; returns the event it produced, if any. Never throws. */
   apply(change: RawConfigChange): AnyConfigEvent | undefined {
     try {
@@ -64,13 +72,28 @@ export class ConfigStore {
     }
   }
 
+  /** Apply changes as one batch: listeners see every event, batch listeners one begin/end around them. */
   applyAll(changes: Iterable<RawConfigChange>): AnyConfigEvent[] {
     const out: AnyConfigEvent[] = [];
-    for (const c of changes) {
-      const e = this.apply(c);
-      if (e !== undefined) out.push(e);
+    const batch = [...this.batchListeners];
+    for (const l of batch) this.guard('begin', () => l.begin());
+    try {
+      for (const c of changes) {
+        const e = this.apply(c);
+        if (e !== undefined) out.push(e);
+      }
+    } finally {
+      for (const l of batch) this.guard('end', () => l.end());
     }
     return out;
+  }
+
+  private guard(phase: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, phase }, 'config batch listener failed');
+    }
   }
 
   get<K extends ResourceKey>(kind: K, namespace: string, name: string): ResourceTypes[K] | undefined {

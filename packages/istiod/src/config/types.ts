@@ -37,6 +37,15 @@ export interface InvalidResourceReport {
 
 export type ConfigEventListener = (event: AnyConfigEvent) => void;
 
+/**
+ * Brackets a batch of events (an initial scan, a re-list, one directory rescan): a consumer that
+ * recomputes derived state can do so once at `end` instead of once per event.
+ */
+export interface ConfigBatchListener {
+  begin(): void;
+  end(): void;
+}
+
 /** Kinds without a namespace; everything else defaults to `default` like kubectl does. */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<ResourceKey> = new Set<ResourceKey>([
   'Namespace',

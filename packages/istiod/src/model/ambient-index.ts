@@ -163,7 +163,22 @@ export class AmbientIndex implements ResourceStore {
       }
     }
     this.batch(initial);
-    return store.subscribe((e) => this.handle(e));
+    const unsubscribe = store.subscribe((e) => this.handle(e));
+    // A store batch (initial directory scan, re-list) recomputes once at its end, not once per object:
+    // 10k pods otherwise mean 10k flushes, each re-encoding and re-publishing what it touched.
+    const unsubscribeBatches = store.subscribeBatches({
+      begin: () => {
+        this.batchDepth++;
+      },
+      end: () => {
+        this.batchDepth--;
+        if (this.batchDepth === 0) this.flush();
+      },
+    });
+    return () => {
+      unsubscribe();
+      unsubscribeBatches();
+    };
   }
 
   /** Apply one event and recompute what it affects (unless inside `batch`). */
