@@ -62,6 +62,8 @@ export interface ConnectionContext {
   readonly budget: SendBudget;
   systemVersion(): string;
   newNonce(): string;
+  /** False when nobody listens for 'push': a full sync's event lists 11k names, so it is only built on demand. */
+  pushListened(): boolean;
   emitPush(event: PushEvent): void;
   emitNack(event: NackEvent): void;
 }

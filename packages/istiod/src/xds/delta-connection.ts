@@ -155,7 +155,10 @@ export class DeltaConnection implements XdsConnection {
     if (!this.out.admit(work, () => this.retryPushes())) return;
     const resources: StoredResource[] = [];
     const removed: string[] = [];
-    if (st.fullSync) {
+    if (st.fullSync && st.wildcard && st.names.size === 0 && st.have.size === 0) {
+      // A fresh wildcard stream (the common first connect): every name once, no dedup set needed.
+      for (const name of snap.keys()) this.reconcile(st, snap, name, resources, removed);
+    } else if (st.fullSync) {
       // A name can be in the snapshot, the explicit names and the held set: decide each once.
       const seen = new Set<string>();
       const visit = (name: string): void => {
@@ -213,6 +216,7 @@ export class DeltaConnection implements XdsConnection {
     st.inFlight = true;
     this.recordPush(st, bytes.byteLength);
     this.out.send(bytes);
+    if (!this.ctx.pushListened()) return;
     this.ctx.emitPush({
       connectionId: this.id,
       protocol: 'delta',

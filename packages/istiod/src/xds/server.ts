@@ -82,6 +82,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       budget: new SendBudget(options.sendBudgetBytes ?? DEFAULT_XDS_SEND_BUDGET_BYTES),
       systemVersion: () => this.version,
       newNonce: () => `${this.noncePrefix}-${(++this.nonceSeq).toString(36)}`,
+      pushListened: () => this.listenerCount('push') > 0,
       emitPush: (e) => this.emit('push', e),
       emitNack: (e) => this.emit('nack', e),
     };

@@ -113,6 +113,7 @@ export class SotwConnection implements XdsConnection {
     }
     st.pendingSinceMs = undefined;
     this.out.send(bytes);
+    if (!this.ctx.pushListened()) return;
     this.ctx.emitPush({
       connectionId: this.id,
       protocol: 'sotw',
