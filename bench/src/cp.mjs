@@ -22,6 +22,16 @@ const SIGN_ROUND_MS = 1_000;
 const CA_KEYS_PER_IDENTITY = 4;
 
 const median = (xs) => percentile(xs, 50);
+
+/** Kernel-side CPU (stime) of a process, us: on loopback the sender's syscalls also deliver to the receiver. */
+function sysMicros(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
+}
 export function percentile(xs, p) {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);
@@ -138,11 +148,11 @@ export async function runControlPlane({ repoRoot, sizes, log }) {
     const syncCpu = { istiodUs: cpuMicros(pid) - cpuSync0, clientsUs: cpuMicros(clients.proc.child.pid) };
     log(`control-plane: ${sizes.clients} clients synced in ${sync.allMs.toFixed(0)} ms; churning`);
     await sleep(500);
-    const [p0, c0, k0] = [await pushesTotal(istiod), cpuMicros(pid), cpuMicros(clients.proc.child.pid)];
+    const [p0, c0, k0, s0] = [await pushesTotal(istiod), cpuMicros(pid), cpuMicros(clients.proc.child.pid), sysMicros(pid)];
     changes = await churn(clients, state, sizes, log);
     await sleep(200);
     const pushes = (await pushesTotal(istiod)) - p0;
-    cpu = { sync: syncCpu, churnIstiodUs: cpuMicros(pid) - c0, churnClientsUs: cpuMicros(clients.proc.child.pid) - k0, pushes };
+    cpu = { sync: syncCpu, churnIstiodUs: cpuMicros(pid) - c0, churnIstiodSysUs: sysMicros(pid) - s0, churnClientsUs: cpuMicros(clients.proc.child.pid) - k0, pushes };
   } finally {
     if (clients.proc.child.connected) clients.proc.child.send({ type: 'stop' });
     await sleep(300);
