@@ -91,3 +91,17 @@ describe('ConfigStore', () => {
     );
   });
 });
+
+describe('ConfigStore batches', () => {
+  it('brackets applyAll with begin/end and delivers every event in between', () => {
+    const store = new ConfigStore({ logger: captureLogger().logger });
+    const seen: string[] = [];
+    store.subscribe((e) => seen.push(`${e.type} ${e.name}`));
+    const unsubscribe = store.subscribeBatches({ begin: () => seen.push('begin'), end: () => seen.push('end') });
+    store.applyAll([{ op: 'upsert', object: pod('a') }, { op: 'upsert', object: pod('b') }]);
+    store.apply({ op: 'delete', kind: 'Pod', namespace: 'ns1', name: 'a' });
+    unsubscribe();
+    store.applyAll([{ op: 'delete', kind: 'Pod', namespace: 'ns1', name: 'b' }]);
+    expect(seen).toEqual(['begin', 'add a', 'add b', 'end', 'delete a', 'delete b']);
+  });
+});

@@ -30,6 +30,22 @@ function addressJson(index: AmbientIndex, name: string): unknown {
 }
 
 describe('AmbientIndex', () => {
+  it('publishes a store batch (a directory rescan) once, at its end', () => {
+    const store = new ConfigStore({ logger: captureLogger().logger });
+    const index = new AmbientIndex();
+    index.attach(store);
+    const published: number[] = [];
+    index.onChange((_type, changed) => published.push(changed.length));
+    const pods = Array.from({ length: 5 }, (_, i) => ({
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name: `p${i}`, namespace: 'ns1', labels: { app: 'a' } },
+      spec: { nodeName: 'n1', containers: [{ name: 'c' }] },
+      status: { phase: 'Running', podIP: `10.0.0.${i + 1}`, conditions: [{ type: 'Ready', status: 'True' }] },
+    }));
+    store.applyAll(pods.map((object) => ({ op: 'upsert' as const, object })));
+    expect(published).toEqual([5]);
+  });
+
   it('converts a pod into the Workload Istio would send', async () => {
     const index = await meshIndex();
     expect(addressJson(index, 'Kubernetes//Pod/app/web-7d9f-abcde')).toEqual({
