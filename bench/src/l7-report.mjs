@@ -54,7 +54,7 @@ export function renderL7({ result: r, summary: s, machine, command, date }) {
     `- Machine: ${machine.nproc} CPUs (${machine.cpu}), kernel ${machine.kernel}, node ${machine.node}; shared with other work, noisy.`,
     `- Command: \`${command}\``,
     `- Rounds: ${z.rounds}, peers alternating within each round; figures are medians over rounds. Upstream: ${r.upstream} on loopback, shared by every peer.`,
-    '- Shape: direct = load generator -> upstream. HAProxy = mode http, nbthread 1, http-reuse always. nginx = 1 worker, proxy_pass to an upstream block with keepalive 64. Waypoint = load generator -> "front" (a node process standing in for the source ztunnel: each accepted TCP connection becomes an HBONE CONNECT to the waypoint over pooled HTTP/2 + mTLS, authority = service VIP) -> the real WaypointApp (bundled, state injected: one service, one route, one L7 ALLOW AuthorizationPolicy on principal + method + path, request metrics on; its upstream is HBONE to the pod) -> "back" (stand-in for the destination ztunnel: HBONE server terminating into the upstream). The waypoint path therefore carries two extra mTLS hops and two extra processes the other peers do not have; "CPU us/req (proxy)" for the waypoint is the waypoint process alone, and the stand-ins\' CPU is listed below.',
+    '- Shape: direct = load generator -> upstream. HAProxy = mode http, nbthread 1, http-reuse always. nginx = 1 worker, proxy_pass to an upstream block with keepalive 64. Waypoint = load generator -> "front" (a node process standing in for the source ztunnel: each accepted TCP connection becomes an HBONE CONNECT to the waypoint over pooled HTTP/2 + mTLS, authority = service VIP) -> the real WaypointApp (bundled, state injected: one service, one route, one L7 ALLOW AuthorizationPolicy on principal + method + path, request metrics on; its upstream is HBONE to the pod) -> "back" (stand-in for the destination ztunnel: HBONE server terminating into the upstream). The waypoint path therefore carries two extra mTLS hops and two extra processes the other peers do not have; "CPU us/req (proxy)" for the waypoint is the waypoint process alone, and the stand-ins\' CPU is listed below. waypoint-l4 = the same three processes with the service port declared TCP (the waypoint relays bytes between the two HBONE legs after an L4 ALLOW on the principal; no HTTP parsing): the floor of the waypoint path without its L7 pipeline.',
     `- Load: ${z.connections} connections closed loop = wrk -t1 with a 1 KB POST body for ${z.rrMs / 1000} s; fixed rate = bench/src/load/rr.mjs open loop at ${z.rate} rps over ${z.fixedConns} connections for ${z.fixedMs / 1000} s (latency from the scheduled send time); "added" = peer minus direct in the same round. CPU = utime+stime from /proc; RSS after the round.`,
     '',
     '### Goals (from the waypoint issue)',
@@ -67,6 +67,6 @@ export function renderL7({ result: r, summary: s, machine, command, date }) {
     '',
     ...rows,
     '',
-    `Waypoint path stand-ins (front + back ztunnel stand-ins) CPU per request: ${fmt(s.waypoint?.standInCpuUsPerReq)} us.`,
+    `Waypoint path stand-ins (front + back ztunnel stand-ins) CPU per request: ${fmt(s.waypoint?.standInCpuUsPerReq)} us (waypoint-l4 run: ${fmt(s['waypoint-l4']?.standInCpuUsPerReq)} us).`,
   ].join('\n');
 }

@@ -12,8 +12,8 @@ import { bundleWaypointNode, startHaproxy, startNginxProxy, startUpstream, start
 import { trackTempDir } from './sys.mjs';
 
 export const L7_SIZES = {
-  full: { rounds: 3, rrMs: 5_000, fixedMs: 5_000, connections: 50, rate: 1_000, fixedConns: 4 },
-  smoke: { rounds: 1, rrMs: 1_000, fixedMs: 1_000, connections: 8, rate: 200, fixedConns: 2 },
+  full: { rounds: 3, rrMs: 5_000, fixedMs: 5_000, connections: 50, rate: 1_000, fixedConns: 4, warmMs: 3_000 },
+  smoke: { rounds: 1, rrMs: 1_000, fixedMs: 1_000, connections: 8, rate: 200, fixedConns: 2, warmMs: 500 },
 };
 
 function probe(port) {
@@ -29,12 +29,15 @@ function probe(port) {
   });
 }
 
-async function startPeers(repoRoot, tmp, upstream, log) {
+async function startPeers(repoRoot, tmp, upstream, log, sizes) {
   const peers = { direct: { name: 'direct', port: upstream.port, procs: [], cpuProcs: [], available: true } };
   const starters = {
     haproxy: () => startHaproxy(tmp, upstream.port),
     nginx: () => startNginxProxy(tmp, upstream.port),
     waypoint: async () => startWaypointPath(await bundleWaypointNode(repoRoot), makeCerts(), upstream.port),
+    // The same path with the service port declared TCP: the waypoint relays the tunnel's bytes (L4 policy
+    // only), a floor that shows what the HBONE legs and the stand-ins cost without the L7 pipeline.
+    'waypoint-l4': async () => ({ ...(await startWaypointPath(await bundleWaypointNode(repoRoot), makeCerts(), upstream.port, { portProtocol: 'TCP' })), name: 'waypoint-l4' }),
   };
   for (const [name, start] of Object.entries(starters)) {
     try {
@@ -42,6 +45,9 @@ async function startPeers(repoRoot, tmp, upstream, log) {
       const r = await probe(p.port);
       if (r.status !== 200) throw new Error(`a probe request through it answered ${r.status}`);
       peers[name] = { ...p, available: true };
+      // Steady state is what is compared: the node processes' JIT compiles the hot path during the first
+      // seconds of load (every peer gets the same warm-up; it is not measured).
+      await requestRate(asPeer(peers[name]), { durationMs: sizes.warmMs ?? 0, connections: sizes.connections, tmp });
     } catch (err) {
       peers[name] = { name, available: false, reason: (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 200) };
       log(`l7: ${name} not available: ${peers[name].reason}`);
@@ -56,7 +62,7 @@ const cpuOf = (cpu, label) => cpu.filter((c) => label(c.label)).reduce((a, c) =>
 export async function runL7({ repoRoot, sizes, log }) {
   const tmp = trackTempDir(fs.mkdtempSync(path.join(os.tmpdir(), 'mbench-l7-')));
   const upstream = await startUpstream(tmp);
-  const peers = await startPeers(repoRoot, tmp, upstream, log);
+  const peers = await startPeers(repoRoot, tmp, upstream, log, sizes);
   const names = Object.keys(peers).filter((n) => peers[n].available);
   const rounds = [];
   for (let r = 0; r < sizes.rounds; r++) {
