@@ -4,7 +4,8 @@
 //   @probe PREF MARK MASK TABLE
 //     prints "lo_ipv6 0|1", then for v4 and v6: "rules vN COUNT" (our fwmark rules, -1 when the
 //     family is unsupported), "route vN 0|1|-1" (our local default route via lo in TABLE) and
-//     "nft_tables vN COUNT" (nftables tables of that family, -1 when nf_tables cannot be asked).
+//     "nft_tables vN COUNT" (nftables tables of that family, -1 when nf_tables cannot be asked),
+//     then "nft_tables inet COUNT".
 //   @routing 4|6 stop|force PREF MARK MASK TABLE OP...   OP: add-route add-rule del-rule del-route
 //     the same netlink requests as `ip rule add fwmark MARK/MASK pref PREF lookup TABLE` and
 //     `ip route replace local 0.0.0.0/0 (::/0) dev lo table TABLE`; "stop" ends at the first
@@ -181,6 +182,20 @@ static void count_nft_table(const struct nlmsghdr *h, void *arg) {
   if (g->nfgen_family == m->family) m->count++;
 }
 
+// nftables tables of one family, or -1 when nf_tables cannot be asked (fd < 0 or the dump failed).
+static int count_nft_tables(int fd, unsigned char family) {
+  if (fd < 0) return -1;
+  match_t tables = {NULL, family, 0, 0};
+  nl_req_t req = {0};
+  req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
+  req.n.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+  req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.u.g.nfgen_family = family;
+  req.u.g.version = NFNETLINK_V0;
+  int r = nl_talk(fd, &req.n, count_nft_table, &tables);
+  return r < 0 ? -1 : tables.count;
+}
+
 static int family_of(const char *s) { return strcmp(s, "6") == 0 ? AF_INET6 : AF_INET; }
 
 static int parse_route(char **argv, inpod_route_t *r) {
@@ -221,20 +236,10 @@ static int probe(char **argv, buf_t *out, buf_t *err) {
   }
   if (rt >= 0) close(rt);
   int nf = nl_open(NETLINK_NETFILTER);
-  for (int i = 0; i < 2; i++) {
-    match_t tables = {&want, fams[i] == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6, lo, 0};
-    int r = nf;
-    if (nf >= 0) {
-      nl_req_t req = {0};
-      req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg));
-      req.n.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
-      req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-      req.u.g.nfgen_family = tables.family;
-      req.u.g.version = NFNETLINK_V0;
-      r = nl_talk(nf, &req.n, count_nft_table, &tables);
-    }
-    buf_printf(out, "nft_tables v%d %d\n", i ? 6 : 4, r < 0 ? -1 : tables.count);
-  }
+  buf_printf(out, "nft_tables v4 %d\n", count_nft_tables(nf, NFPROTO_IPV4));
+  buf_printf(out, "nft_tables v6 %d\n", count_nft_tables(nf, NFPROTO_IPV6));
+  // inet tables: where the native nftables backend keeps its rules (removal skips nft without them).
+  buf_printf(out, "nft_tables inet %d\n", count_nft_tables(nf, NFPROTO_INET));
   if (nf >= 0) close(nf);
   return 0;
 }

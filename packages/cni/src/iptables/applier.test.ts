@@ -190,7 +190,7 @@ describe.skipIf(!canUseKernel())('applyInPodRedirection / removeInPodRedirection
     namespaces.push(viaPool, viaNsenter);
     const result = await applyInPodRedirection(`/var/run/netns/${viaPool}`, GOLDEN_INPOD_CASES.inpod_default, { pooled: true });
     await applyInPodRedirection(`/var/run/netns/${viaNsenter}`, GOLDEN_INPOD_CASES.inpod_default, { netnsExecHelper: NETNS_EXEC_OFF });
-    expect(Object.keys(result.stepsMs)).toEqual(['probe', 'routingAndRestore']);
+    expect(Object.keys(result.stepsMs)).toEqual(['session', 'probe', 'routingAndRestore']);
     expect(snapshot(viaPool)).toEqual(snapshot(viaNsenter));
     for (const f of ['-4', '-6']) {
       expect(sh(viaPool, ['ip', '-d', f, 'rule', 'show'])).toBe(sh(viaNsenter, ['ip', '-d', f, 'rule', 'show']));

@@ -12,6 +12,7 @@ import {
   type RoutingChange,
 } from './netns-routing';
 import { probeNetns, type NetnsProbe } from './netns-builtins';
+import { applyNftInPod, removeNftInPod } from './nft-apply';
 import { saveTables } from './netns-iptables';
 import type { SavedTable } from './save-parser';
 import { applyRuleSet, removeRuleSet, type RuleSetApplyResult } from './rule-set-apply';
@@ -43,10 +44,11 @@ export async function applyInPodRedirection(
   config: Partial<InPodRedirectionConfig> = {},
   exec: NetnsExecOptions = {},
 ): Promise<RedirectionApplyResult> {
+  const clock = stepClock();
   const cfg = resolveInPodConfig(config);
   const path = resolveNetnsPath(netns);
   const bin = await detectIptablesBackend();
-  return withNetnsSession(path, () => applyInNetns(path, cfg, bin.backend), exec);
+  return withNetnsSession(path, () => applyInNetns(path, cfg, bin.backend, clock), exec);
 }
 
 function stepClock(): { steps: Record<string, number>; mark(name: string): void } {
@@ -68,11 +70,17 @@ function currentTables(path: string, f: IpFamily, backend: IptablesBackend, prob
   return saveTables(path, f);
 }
 
-async function applyInNetns(path: string, cfg: InPodRedirectionConfig, backend: IptablesBackend): Promise<RedirectionApplyResult> {
-  const clock = stepClock();
+async function applyInNetns(
+  path: string,
+  cfg: InPodRedirectionConfig,
+  backend: IptablesBackend,
+  clock: ReturnType<typeof stepClock>,
+): Promise<RedirectionApplyResult> {
+  clock.mark('session');
   const families: IpFamily[] = cfg.enableIpv6 ? ['v4', 'v6'] : ['v4'];
   const probe = await probeNetns(path);
   clock.mark('probe');
+  if (cfg.nativeNftables) return applyNftables(path, cfg, backend, families, probe, clock);
   if (probe !== undefined) return applyProbed(path, cfg, backend, families, probe, clock);
   const saves = families.map((f) => saveTables(path, f));
   // Rejections are observed below; keep them from surfacing as unhandled while routing runs first.
@@ -98,6 +106,32 @@ async function applyInNetns(path: string, cfg: InPodRedirectionConfig, backend: 
     throw applied.error;
   }
   return { backend, families, changedTables: applied.done.flatMap((a) => a.changedTables), stepsMs: clock.steps };
+}
+
+/** Native nftables backend: the routing of each family, then one `nft -f` transaction for both. */
+async function applyNftables(
+  path: string,
+  cfg: InPodRedirectionConfig,
+  backend: IptablesBackend,
+  families: readonly IpFamily[],
+  probe: NetnsProbe | undefined,
+  clock: ReturnType<typeof stepClock>,
+): Promise<RedirectionApplyResult> {
+  const v6Routing = cfg.enableIpv6 ? (probe?.loIpv6 ?? (await loopbackHasIpv6(path))) : false;
+  const routing = await settleAll(families.filter((f) => f === 'v4' || v6Routing).map((f) => applyInPodRouting(path, f, probe)));
+  if (routing.error !== undefined) {
+    await rollbackRouting(path, routing.done);
+    throw routing.error;
+  }
+  let changedTables: string[];
+  try {
+    changedTables = await applyNftInPod(path, cfg);
+  } catch (e) {
+    await rollbackRouting(path, routing.done);
+    throw e;
+  }
+  clock.mark('routingAndNft');
+  return { backend, families: [...families], changedTables, stepsMs: clock.steps };
 }
 
 interface FamilyApplied {
@@ -156,12 +190,14 @@ async function settleAll<T>(steps: Promise<T>[]): Promise<{ done: T[]; error: un
 
 /**
  * Removes everything applyInPodRedirection may have added, for both families, whatever config was
- * used (Istio DeleteInpodRules): jumps, ISTIO_PRERT/ISTIO_OUTPUT in every table, the fwmark rule
- * and the table-100 route. Other rules in the netns are untouched.
+ * used (Istio DeleteInpodRules): jumps, ISTIO_PRERT/ISTIO_OUTPUT in every table, the istio-ambient
+ * nftables tables, the fwmark rule and the table-100 route. Other rules in the netns are untouched.
  */
 export async function removeInPodRedirection(netns: string, exec: NetnsExecOptions = {}): Promise<void> {
   const path = resolveNetnsPath(netns);
   await withNetnsSession(path, async () => {
+    const probe = await probeNetns(path);
+    await removeNftInPod(path, probe);
     await removeRuleSet(path, 'v4', INPOD_OWNED_CHAINS);
     await removeRuleSet(path, 'v6', INPOD_OWNED_CHAINS);
     await removeInPodRouting(path, 'v4');

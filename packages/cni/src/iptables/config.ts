@@ -19,6 +19,8 @@ export interface InPodRedirectionConfig {
   readonly ingressMode: boolean;
   /** Pod override (kubevirt etc.): inbound TCP on these interfaces is treated as outbound (-> 15001). */
   readonly virtualInterfaces: readonly string[];
+  /** NATIVE_NFTABLES (helm `global.nativeNftables`): program nftables `inet` tables instead of iptables. */
+  readonly nativeNftables: boolean;
 }
 
 export const DEFAULT_INPOD_REDIRECTION_CONFIG: InPodRedirectionConfig = Object.freeze({
@@ -28,6 +30,7 @@ export const DEFAULT_INPOD_REDIRECTION_CONFIG: InPodRedirectionConfig = Object.f
   hostProbeSnatIpv6: DEFAULT_HOST_PROBE_SNAT_IPV6,
   ingressMode: false,
   virtualInterfaces: Object.freeze([]) as readonly string[],
+  nativeNftables: false,
 });
 
 // Linux interface names: at most 15 bytes, no whitespace or '/'. Checked because names are spliced

@@ -15,6 +15,8 @@ export interface NetnsProbe {
   readonly route: Readonly<Record<IpFamily, number>>;
   /** nftables tables of family ip / ip6; 0 means an nft-backend iptables-save would print nothing. */
   readonly nftTables: Readonly<Record<IpFamily, number>>;
+  /** nftables tables of family inet (the native nftables backend's); -1 = unknown. */
+  readonly nftInetTables: number;
 }
 
 const ROUTE_ARGS = [String(INPOD_MARK_IP_RULE_PRIORITY), hex(INPOD_TPROXY_MARK), hex(INPOD_TPROXY_MASK), String(ROUTE_TABLE_INBOUND)];
@@ -54,7 +56,13 @@ export function parseProbe(text: string): NetnsProbe {
     return n;
   };
   const perFamily = (k: string) => ({ v4: get(`${k} v4`), v6: get(`${k} v6`) });
-  return { loIpv6: get('lo_ipv6') === 1, rules: perFamily('rules'), route: perFamily('route'), nftTables: perFamily('nft_tables') };
+  return {
+    loIpv6: get('lo_ipv6') === 1,
+    rules: perFamily('rules'),
+    route: perFamily('route'),
+    nftTables: perFamily('nft_tables'),
+    nftInetTables: v.get('nft_tables inet') ?? -1,
+  };
 }
 
 export type RoutingOp = 'add-route' | 'add-rule' | 'del-rule' | 'del-route';

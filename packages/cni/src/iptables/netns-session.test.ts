@@ -118,7 +118,7 @@ describe.skipIf(!canUseKernel() || helper === undefined)('mesh-netns-exec pool a
     const s = pool.lease(netnsPath(a));
     try {
       const fresh = parseProbe((await s.run(['@probe', ...ROUTE])).stdout);
-      expect(fresh).toEqual({ loIpv6: true, rules: { v4: 0, v6: 0 }, route: { v4: 0, v6: 0 }, nftTables: { v4: 0, v6: 0 } });
+      expect(fresh).toEqual({ loIpv6: true, rules: { v4: 0, v6: 0 }, route: { v4: 0, v6: 0 }, nftTables: { v4: 0, v6: 0 }, nftInetTables: 0 });
       for (const f of ['4', '6']) expect((await s.run(['@routing', f, 'stop', ...ROUTE, 'add-route', 'add-rule'])).code).toBe(0);
       expect(sh(a, ['ip', '-6', 'rule', 'show', 'pref', '32764'])).toMatch(/from all fwmark 0x111\/0xfff lookup 100/);
       expect(sh(a, ['ip', '-4', 'route', 'show', 'table', '100'])).toMatch(/^local default dev lo scope host/m);

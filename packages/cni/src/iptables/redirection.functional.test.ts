@@ -14,7 +14,10 @@ function connect(ns: string, host: string, port: number, mark?: string): string 
   return sh(ns, ['python3', CLIENT, host, String(port), ...(mark ? [mark] : [])]).trim();
 }
 
-describe.skipIf(!canUseKernel())('in-pod redirection moves real traffic', () => {
+describe.skipIf(!canUseKernel()).each([
+  ['iptables', false],
+  ['native nftables', true],
+] as const)('in-pod redirection moves real traffic (%s)', (_backend, nativeNftables) => {
   const children: ChildProcess[] = [];
   const namespaces: string[] = [];
   let pod = '';
@@ -24,8 +27,9 @@ describe.skipIf(!canUseKernel())('in-pod redirection moves real traffic', () => 
     pod = createNetns('fpod');
     peer = createNetns('fpeer');
     namespaces.push(pod, peer);
-    const vethPod = `mvp${process.pid % 100000}`;
-    const vethPeer = `mvq${process.pid % 100000}`;
+    const tag = nativeNftables ? 'n' : 'i';
+    const vethPod = `mvp${tag}${process.pid % 100000}`;
+    const vethPeer = `mvq${tag}${process.pid % 100000}`;
     sh(pod, ['ip', 'link', 'add', vethPod, 'type', 'veth', 'peer', 'name', vethPeer, 'netns', peer]);
     sh(pod, ['ip', 'addr', 'add', `${POD_IP}/24`, 'dev', vethPod]);
     sh(pod, ['ip', 'link', 'set', vethPod, 'up']);
@@ -35,7 +39,7 @@ describe.skipIf(!canUseKernel())('in-pod redirection moves real traffic', () => 
     // "ztunnel" listeners plus an app port in the pod; a plain server in the peer.
     children.push(await startInNetns(pod, ['python3', SERVER, '15001', '15006', '15008', '8080']));
     children.push(await startInNetns(peer, ['python3', SERVER, '9090']));
-    await applyInPodRedirection(pod, {});
+    await applyInPodRedirection(pod, { nativeNftables });
   });
 
   afterAll(() => {

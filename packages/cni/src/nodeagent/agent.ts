@@ -62,6 +62,7 @@ export class NodeAgent {
     const redirection: Partial<InPodRedirectionConfig> = {
       redirectDns: c.AMBIENT_DNS_CAPTURE,
       enableIpv6: c.AMBIENT_IPV6,
+      nativeNftables: c.NATIVE_NFTABLES,
       hostProbeSnatIpv4: c.HOST_PROBE_SNAT_IP,
       hostProbeSnatIpv6: c.HOST_PROBE_SNAT_IPV6,
     };

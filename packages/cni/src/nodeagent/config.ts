@@ -40,6 +40,7 @@ export const agentConfig = defineConfig({
   HOST_PROBE_SNAT_IPV6: str(DEFAULT_HOST_PROBE_SNAT_IPV6, 'IPv6 source address kubelet probes are SNATed to'),
   AMBIENT_DNS_CAPTURE: bool(true, 'Redirect pod DNS to ztunnel (port 15053)'),
   AMBIENT_IPV6: bool(true, 'Also program ip6tables and IPv6 routes in pods'),
+  NATIVE_NFTABLES: bool(false, 'Program the in-pod rules as nftables inet tables (one nft transaction) instead of iptables; the host probe rule stays iptables'),
   ZDS_ACK_TIMEOUT: duration('5s', 'How long ztunnel has to acknowledge one ZDS message', { unit: 'ms' }),
   CNI_POD_WAIT: duration('2s', 'How long /cmdadd waits for an unknown pod to appear in the pod source', { unit: 'ms' }),
   READINESS_PORT: int(DEFAULT_READINESS_PORT, 'Port of GET /readyz (0 = disabled)', { min: 0, max: 65535, unit: 'port' }),
