@@ -60,6 +60,11 @@ export interface ConnectionContext {
   readonly logger: Logger | undefined;
   /** Shared by every connection: bounds bytes of responses buffered in the transport. */
   readonly budget: SendBudget;
+  /**
+   * name -> version of the store's current snapshot of a type, immutable and shared by every connection
+   * that fully synced from this store generation (rebuilt after the type changes).
+   */
+  baseline(typeUrl: string): ReadonlyMap<string, string>;
   systemVersion(): string;
   newNonce(): string;
   /** False when nobody listens for 'push': a full sync's event lists 11k names, so it is only built on demand. */

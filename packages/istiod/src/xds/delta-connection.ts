@@ -5,6 +5,7 @@ import { metricType } from './metrics';
 import type { ProxyNode } from './node';
 import type { StoredResource } from './resource';
 import { ConnectionWriter, type WriteFn } from './connection-writer';
+import { HeldVersions } from './held-versions';
 import { encodeDeltaResponse } from './wire';
 
 const WILDCARD = '*';
@@ -18,7 +19,7 @@ interface DeltaTypeState {
   readonly names: Set<string>;
   /** name -> version the client holds: its initial_resource_versions, then what we sent (even if NACKed,
    * so a rejected version is never resent; only a newer one is). */
-  readonly have: Map<string, string>;
+  readonly have: HeldVersions;
   /** Names to reconcile on the next push; bounded by the number of resources, never a queue of pushes. */
   readonly dirty: Set<string>;
   /** Reconcile every resource and every held name (first request, wildcard change). */
@@ -83,7 +84,7 @@ export class DeltaConnection implements XdsConnection {
       // Envoy delta protocol: an empty first subscribe list means wildcard; "*" asks for it explicitly.
       wildcard: subscribe.length === 0,
       names: new Set(),
-      have: new Map(Object.entries(req.initialResourceVersions)),
+      have: new HeldVersions(Object.entries(req.initialResourceVersions)),
       dirty: new Set(),
       fullSync: true,
       mustRespond: true,
@@ -155,6 +156,8 @@ export class DeltaConnection implements XdsConnection {
     if (!this.out.admit(work, () => this.retryPushes())) return;
     const resources: StoredResource[] = [];
     const removed: string[] = [];
+    // After a full sync of a plain wildcard subscription the client holds exactly the snapshot.
+    const holdsSnapshot = st.fullSync && st.wildcard && st.names.size === 0;
     if (st.fullSync && st.wildcard && st.names.size === 0 && st.have.size === 0) {
       // A fresh wildcard stream (the common first connect): every name once, no dedup set needed.
       for (const name of snap.keys()) this.reconcile(st, snap, name, resources, removed);
@@ -180,7 +183,7 @@ export class DeltaConnection implements XdsConnection {
       return;
     }
     st.mustRespond = false;
-    this.send(st, resources, removed);
+    this.send(st, resources, removed, holdsSnapshot);
   }
 
   private retryPushes(): void {
@@ -201,7 +204,7 @@ export class DeltaConnection implements XdsConnection {
     }
   }
 
-  private send(st: DeltaTypeState, resources: readonly StoredResource[], removed: readonly string[]): void {
+  private send(st: DeltaTypeState, resources: readonly StoredResource[], removed: readonly string[], holdsSnapshot: boolean): void {
     const nonce = this.ctx.newNonce();
     const bytes = encodeDeltaResponse({
       systemVersionInfo: this.ctx.systemVersion(),
@@ -210,8 +213,12 @@ export class DeltaConnection implements XdsConnection {
       resources: resources.map((r) => r.encodedDelta),
       removed,
     });
-    for (const r of resources) st.have.set(r.name, r.version);
-    for (const name of removed) st.have.delete(name);
+    if (holdsSnapshot) {
+      st.have.adopt(this.ctx.baseline(st.typeUrl));
+    } else {
+      for (const r of resources) st.have.set(r.name, r.version);
+      for (const name of removed) st.have.delete(name);
+    }
     st.sentNonce = nonce;
     st.inFlight = true;
     this.recordPush(st, bytes.byteLength);

@@ -25,7 +25,8 @@ export interface ResourceStore {
   /** The current resources of a type, keyed by resource name; undefined or empty for an unknown type. */
   snapshot(typeUrl: string): ReadonlyMap<string, StoredResource> | undefined;
   /**
-   * Subscribe to changes. `changed` are names added or updated, `removed` names deleted. Returns an
+   * Subscribe to changes. Listeners must be called synchronously with every change of a snapshot (the
+   * server's shared baselines of snapshots are invalidated there). `changed` are names added or updated, `removed` names deleted. Returns an
    * unsubscribe function.
    */
   onChange(listener: ResourceChangeListener): () => void;

@@ -61,6 +61,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
   private readonly ctx: ConnectionContext;
   private readonly unsubscribe: () => void;
   private readonly noncePrefix = randomBytes(4).toString('hex');
+  private readonly baselines = new Map<string, ReadonlyMap<string, string>>();
   private nonceSeq = 0;
   private connSeq = 0;
   private versionSeq = 0;
@@ -80,6 +81,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       metrics: this.metrics,
       logger: options.logger,
       budget: new SendBudget(options.sendBudgetBytes ?? DEFAULT_XDS_SEND_BUDGET_BYTES),
+      baseline: (typeUrl) => this.baseline(typeUrl),
       systemVersion: () => this.version,
       newNonce: () => `${this.noncePrefix}-${(++this.nonceSeq).toString(36)}`,
       pushListened: () => this.listenerCount('push') > 0,
@@ -87,6 +89,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
       emitNack: (e) => this.emit('nack', e),
     };
     this.unsubscribe = options.store.onChange((typeUrl, changed, removed) => {
+      this.baselines.delete(typeUrl);
       this.debouncer.add(typeUrl, changed);
       this.debouncer.add(typeUrl, removed);
     });
@@ -131,6 +134,17 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     this.debouncer.close();
     for (const c of this.connections.values()) c.close();
     this.connections.clear();
+  }
+
+  private baseline(typeUrl: string): ReadonlyMap<string, string> {
+    let b = this.baselines.get(typeUrl);
+    if (b === undefined) {
+      const versions = new Map<string, string>();
+      for (const [name, r] of this.options.store.snapshot(typeUrl) ?? []) versions.set(name, r.version);
+      b = versions;
+      this.baselines.set(typeUrl, b);
+    }
+    return b;
   }
 
   private bumpVersion(): void {
