@@ -238,10 +238,10 @@ export class DeltaConnection implements XdsConnection {
   private recordPush(st: DeltaTypeState, size: number): void {
     const m = this.ctx.metrics;
     if (m !== undefined) {
-      const type = metricType(st.typeUrl);
-      m.pushes.inc({ type });
-      m.configSizeBytes.observe({ type }, size);
-      if (st.pendingSinceMs !== undefined) m.pushTimeSeconds.observe({ type }, (performance.now() - st.pendingSinceMs) / 1000);
+      const t = m.forType(st.typeUrl);
+      t.pushes.inc();
+      t.configSizeBytes.observe(size);
+      if (st.pendingSinceMs !== undefined) t.pushTimeSeconds.observe((performance.now() - st.pendingSinceMs) / 1000);
     }
     st.pendingSinceMs = undefined;
   }

@@ -7,6 +7,14 @@ export interface XdsMetrics {
   readonly pushTimeSeconds: Histogram<'type'>;
   readonly configSizeBytes: Histogram<'type'>;
   readonly rejects: Counter<'type'>;
+  /** The per-push series of one type URL, label lookups done once (prom-client hashes labels per call). */
+  forType(typeUrl: string): TypeMetrics;
+}
+
+export interface TypeMetrics {
+  readonly pushes: { inc(): void };
+  readonly pushTimeSeconds: { observe(value: number): void };
+  readonly configSizeBytes: { observe(value: number): void };
 }
 
 const PUSH_TIME_BUCKETS_S = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 3, 5, 10];
@@ -14,7 +22,8 @@ const CONFIG_SIZE_BUCKETS_BYTES = [1, 10_000, 1_000_000, 4_000_000, 10_000_000, 
 
 export function createXdsMetrics(registry: Registry): XdsMetrics {
   const registers = [registry];
-  return {
+  const byType = new Map<string, TypeMetrics>();
+  const m = {
     clients: new Gauge({
       name: 'pilot_xds',
       help: 'Number of endpoints connected to this pilot using XDS (type = proxy node type).',
@@ -38,6 +47,16 @@ export function createXdsMetrics(registry: Registry): XdsMetrics {
     }),
     rejects: new Counter({ name: 'pilot_total_xds_rejects', help: 'Total number of XDS responses from pilot rejected by proxy.', labelNames: ['type'], registers }),
   };
+  const forType = (typeUrl: string): TypeMetrics => {
+    let t = byType.get(typeUrl);
+    if (t === undefined) {
+      const labels = { type: metricType(typeUrl) };
+      t = { pushes: m.pushes.labels(labels), pushTimeSeconds: m.pushTimeSeconds.labels(labels), configSizeBytes: m.configSizeBytes.labels(labels) };
+      byType.set(typeUrl, t);
+    }
+    return t;
+  };
+  return { ...m, forType };
 }
 
 /** Short metric label for a type URL: `type.googleapis.com/istio.workload.Address` -> `address`. */

@@ -106,10 +106,10 @@ export class SotwConnection implements XdsConnection {
     st.resourceCount = chosen.length;
     const m = this.ctx.metrics;
     if (m !== undefined) {
-      const type = metricType(st.typeUrl);
-      m.pushes.inc({ type });
-      m.configSizeBytes.observe({ type }, bytes.byteLength);
-      if (st.pendingSinceMs !== undefined) m.pushTimeSeconds.observe({ type }, (performance.now() - st.pendingSinceMs) / 1000);
+      const t = m.forType(st.typeUrl);
+      t.pushes.inc();
+      t.configSizeBytes.observe(bytes.byteLength);
+      if (st.pendingSinceMs !== undefined) t.pushTimeSeconds.observe((performance.now() - st.pendingSinceMs) / 1000);
     }
     st.pendingSinceMs = undefined;
     this.out.send(bytes);
