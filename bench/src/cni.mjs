@@ -29,8 +29,8 @@ export function renderCni({ result: r, machine, command, date }) {
     '',
     `- Date: ${date}`,
     `- Machine: ${machine.nproc} CPUs (${machine.cpu}), kernel ${machine.kernel}, node ${machine.node}; shared with other work, noisy.`,
-    `- Command: \`${command}\` (runs \`node packages/cni/bench/add-latency.mjs --pods ${r.sizes.pods} --json\`, written by the CNI engineer: ${x.n} sequential ADDs at concurrency ${x.concurrency}, each spawning the bundled plugin through its sh launcher as a container runtime does, the agent looking the pod up, entering a fresh netns, installing Istio's in-pod iptables rules and handing the netns to a ZDS test ztunnel, ${x.verifiedPods} pods verified afterwards).`,
-    '- Floor: bare `node -e 0` process startup, measured by the same harness run; every ADD pays at least one Node startup for the plugin.',
+    `- Command: \`${command}\` (runs \`node packages/cni/bench/add-latency.mjs --pods ${r.sizes.pods} --json\`, written by the CNI engineer: ${x.n} sequential ADDs at concurrency ${x.concurrency}, each executing the plugin the installer put in the CNI bin dir (the native istio-cni when built, else the sh launcher of the Node plugin) as a container runtime does, the agent looking the pod up, entering a fresh netns, installing Istio's in-pod ${x.ruleBackend === 'nftables' ? 'rules as nftables tables' : 'iptables rules'} and handing the netns to a ZDS test ztunnel, ${x.verifiedPods} pods verified afterwards).`,
+    '- Floors: `plugin VERSION` is the plugin process alone (no agent); bare `node -e 0` startup is what the Node plugin would add to every ADD. Both measured by the same harness run.',
     '',
     '### Goal (from the CNI issue)',
     '',
@@ -45,9 +45,9 @@ export function renderCni({ result: r, machine, command, date }) {
     row('ADD total (plugin spawn -> result)', x),
     row('plugin spawned -> ZDS Add at ztunnel (redirection in place)', b.spawnToZtunnelAdd),
     row('agent /cmdadd handling', b.agent),
-    row('plugin side (launcher, Node startup, module load, HTTP)', b.pluginSide),
+    row('plugin side (process start, config, HTTP over the unix socket)', b.pluginSide),
     row('plugin VERSION (startup only)', b.pluginVersionSpawn),
-    row('node -e 0 (floor)', b.nodeStartup),
+    row('node -e 0 (Node plugin startup)', b.nodeStartup),
     ...agentStepRows(x.agentSteps),
   ].join('\n');
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /* global process */
 // CNI ADD latency benchmark: plugin ADD (spawned as a runtime does) -> in-pod redirection -> ztunnel ack.
-// Usage: node packages/cni/bench/add-latency.mjs [--pods N] [--concurrency C] [--json] [--rebuild]
+// Usage: node packages/cni/bench/add-latency.mjs [--pods N] [--concurrency C] [--json] [--rebuild] [--nftables]
+//   --nftables: the agent programs pods with the native nftables backend (NATIVE_NFTABLES=true).
 //   --json prints only the result object on stdout (progress goes to stderr either way).
 // Needs root, iptables and iproute2. Creates netns mbench-<pid>-<i> and removes them on exit or SIGINT.
 import { execFileSync } from 'node:child_process';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     rebuild: { type: 'boolean', default: false },
+    nftables: { type: 'boolean', default: false },
   },
 });
 const pods = Number(values.pods);
@@ -69,7 +71,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 let code = 0;
 try {
-  const result = await harness.runAddLatencyBench({ pods, concurrency, pluginPath: pluginBundle, progress });
+  const result = await harness.runAddLatencyBench({ pods, concurrency, pluginPath: pluginBundle, progress, nativeNftables: values.nftables });
   const b = result.breakdown;
   process.stdout.write(`${JSON.stringify(result, null, values.json ? 0 : 2)}\n`);
   const summary =

@@ -23,6 +23,8 @@ export interface BenchOptions {
   /** The bundled plugin, dist/istio-cni.mjs. */
   readonly pluginPath: string;
   readonly progress: (line: string) => void;
+  /** Program pods with the native nftables backend instead of iptables. */
+  readonly nativeNftables?: boolean;
 }
 
 export interface Stats {
@@ -34,6 +36,8 @@ export interface Stats {
 
 export interface BenchResult extends Stats {
   readonly n: number;
+  /** How the agent programmed pods: iptables (Istio's default) or the native nftables backend. */
+  readonly ruleBackend: 'iptables' | 'nftables';
   readonly concurrency: number;
   readonly breakdown: {
     /** Agent /cmdadd handling: pod lookup, netns open, iptables + routes, ZDS Add and ack, annotation. */
@@ -91,7 +95,7 @@ export async function cleanup(): Promise<void> {
 export async function runAddLatencyBench(o: BenchOptions): Promise<BenchResult> {
   if (process.getuid?.() !== 0) throw new Error('the CNI benchmark needs root (network namespaces, iptables)');
   const env = await prepare(o);
-  const agent = await startAgent(env);
+  const agent = await startAgent(env, o.nativeNftables === true);
   cleanupHooks.push(() => agent.stop(false));
   const ztunnel = FakeZtunnel.connect(join(env.dir, 'ztunnel.sock'));
   cleanupHooks.push(() => ztunnel.socket.close());
@@ -139,6 +143,7 @@ export async function runAddLatencyBench(o: BenchOptions): Promise<BenchResult> 
   const total = stats(phases.total);
   return {
     n: spans.size,
+    ruleBackend: o.nativeNftables === true ? 'nftables' : 'iptables',
     concurrency: o.concurrency,
     ...total,
     breakdown: {
@@ -216,7 +221,7 @@ function podYaml(i: number): string {
   return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${podName(i)}\n  namespace: ${NAMESPACE}\n  uid: ${uidOf(i)}\nspec:\n  nodeName: ${NODE}\n  serviceAccountName: bench\n  containers:\n    - name: app\nstatus:\n  phase: Pending\n`;
 }
 
-function startAgent(env: Env): Promise<NodeAgent> {
+function startAgent(env: Env, nativeNftables: boolean): Promise<NodeAgent> {
   const config = agentConfig.parse({
     NODE_NAME: NODE,
     ZTUNNEL_UDS_ADDRESS: join(env.dir, 'ztunnel.sock'),
@@ -224,6 +229,7 @@ function startAgent(env: Env): Promise<NodeAgent> {
     POD_SOURCE_DIR: env.manifests,
     NETNS_RESOLVER: 'annotation',
     AMBIENT_HOST_PROBE_ENABLED: 'false',
+    NATIVE_NFTABLES: String(nativeNftables),
     READINESS_PORT: '0',
     LOG_LEVEL: 'silent',
   });
@@ -279,13 +285,23 @@ async function timeSpawns(cmd: string, args: string[], env: Record<string, strin
   return out.slice(3); // first spawns warm the page cache
 }
 
+/** iptables ISTIO_* chains, or (native nftables backend) our inet nat table. */
+function redirected(netns: string, iptablesNat: string): boolean {
+  if (iptablesNat.includes('-A ISTIO_PRERT')) return true;
+  try {
+    return execFileSync('ip', ['netns', 'exec', netns, 'nft', 'list', 'table', 'inet', 'istio-ambient-nat'], { encoding: 'utf8' }).includes('redirect to :15001');
+  } catch {
+    return false;
+  }
+}
+
 /** Every pod must be enrolled, with the ISTIO_* chains in its netns: the plugin's 0 exit is not trusted alone. */
 function verify(env: Env, agent: NodeAgent): number {
   let ok = 0;
   for (let i = 0; i < env.netns.length; i++) {
     const entry = agent.dataplane.cache.get(uidOf(i));
     const nat = execFileSync('ip', ['netns', 'exec', env.netns[i]!, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
-    if (entry?.status !== 'enabled' || !nat.includes('-A ISTIO_PRERT')) throw new Error(`pod ${podName(i)} is not redirected after its ADD`);
+    if (entry?.status !== 'enabled' || !redirected(env.netns[i] ?? '', nat)) throw new Error(`pod ${podName(i)} is not redirected after its ADD`);
     ok++;
   }
   return ok;

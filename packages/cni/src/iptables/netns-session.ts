@@ -247,11 +247,16 @@ export class NetnsHelperPool {
     for (const p of this.#idle.splice(0)) p.kill();
   }
 
+  /**
+   * Parked at once, without waiting for the answer: the helper serves requests in order, so the next
+   * lease's "@setns PATH" runs after this one; a failed return ends the helper (exit 3) and with it
+   * whatever was queued. Waiting instead made a quick next ADD spawn a new helper.
+   */
   #giveBack(proc: HelperProcess): void {
-    proc.run(['@setns'], '', 'the agent netns').then(
-      (r) => (r.code === 0 && this.idleCount < NETNS_HELPER_POOL_MAX_IDLE ? this.#park(proc) : proc.close()),
-      () => undefined,
-    );
+    if (proc.dead) return;
+    proc.run(['@setns'], '', 'the agent netns').catch(() => undefined);
+    if (this.idleCount < NETNS_HELPER_POOL_MAX_IDLE) this.#park(proc);
+    else proc.close();
   }
 
   #park(proc: HelperProcess): void {
