@@ -28,6 +28,9 @@ export interface CaReloaderOptions {
  * istio-ca-secret). A reload that fails or finds nothing keeps the current CA: a half-written cacerts
  * update must never take the CA down. Listeners run in order after the swap: the serving certificate is
  * re-issued and, when the root changed, the published root (file / istio-ca-root-cert ConfigMaps) follows.
+ * Connections already open keep working; new handshakes need the new root. For a root change without an
+ * outage, root-cert.pem should list the old and the new root during the transition (Istio's plug-in CA
+ * rotation procedure): istiod publishes whatever root-cert.pem holds.
  */
 export class CaReloader {
   private ca: CertificateAuthority;
