@@ -22,21 +22,23 @@ export interface RedirectionApplyResult {
   readonly families: readonly IpFamily[];
   /** `family/table` entries that changed; empty when the netns already had exactly these rules. */
   readonly changedTables: readonly string[];
-  /** Wall time of each step (probe, save, routing, restore), for the agent's debug timing. */
+  /** Wall time of each step (session, probe, routingAndRestore or routingAndNft), for the agent's debug timing. */
   readonly stepsMs: Readonly<Record<string, number>>;
 }
 
 /**
  * Programs ztunnel in-pod redirection inside the pod netns (Istio CreateInpodRules): policy
- * routing first, then the iptables rules. Idempotent; on any failure everything this call added
- * is rolled back before the error (code CNI_IPTABLES_FAILED / CNI_ROUTING_FAILED, with the
- * command's stderr) is rethrown, so a pod is never left half-redirected.
+ * routing first, then the iptables rules (or, with `nativeNftables`, Istio's nftables backend: one
+ * `nft -f` transaction for both families). Idempotent; on any failure everything this call added
+ * is rolled back before the error (code CNI_IPTABLES_FAILED / CNI_NFTABLES_FAILED /
+ * CNI_ROUTING_FAILED, with the command's stderr) is rethrown, so a pod is never left half-redirected.
  *
  * Latency (a CNI ADD waits on this; Istio's own path is netlink + one iptables-restore per family):
  * with the mesh-netns-exec helper, one built-in request reads lo's IPv6 state, our routing entries
  * and whether the netns holds any nftables table, over netlink; the routing writes are netlink too;
  * `ip[6]tables-save` runs only when there is something to read (a fresh pod netns has nothing, so
- * the nft backend skips it), and one `ip[6]tables-restore` per family remains. Without the helper
+ * the nft backend skips it), and one `ip[6]tables-restore` per family remains, v4 and v6 side by
+ * side on two helpers (each family: its routing, then its rules, in Istio's order). Without the helper
  * (or with an older one) the same steps run as processes: reads, routing writes, then restores.
  */
 export async function applyInPodRedirection(
