@@ -21,6 +21,7 @@ import { Debouncer, DEFAULT_DEBOUNCE_AFTER_MS, DEFAULT_DEBOUNCE_MAX_MS } from '.
 import { DeltaConnection } from './delta-connection';
 import { createXdsMetrics, type XdsMetrics } from './metrics';
 import { parseNode } from './node';
+import { decodeDeltaRequest } from './request-decoder';
 import type { ResourceStore } from './resource';
 import { DEFAULT_XDS_SEND_BUDGET_BYTES, SendBudget } from './send-budget';
 import { SotwConnection } from './sotw-connection';
@@ -102,6 +103,9 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     const identity = (b: unknown): Buffer => b as Buffer;
     const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
     for (const [k, m] of Object.entries(base)) definition[k] = { ...m, responseSerialize: identity };
+    // Delta requests are mostly ACKs, one per push per client: read those straight off the wire.
+    const delta = definition['deltaAggregatedResources'];
+    if (delta !== undefined) definition['deltaAggregatedResources'] = { ...delta, requestDeserialize: decodeDeltaRequest };
     const impl = {
       deltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>) => void this.serve(call, 'delta'),
       streamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, Buffer>) => void this.serve(call, 'sotw'),
