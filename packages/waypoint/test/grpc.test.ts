@@ -24,6 +24,8 @@ const SERVICE = {
   fail: def('/test.Greeter/Fail', false, false),
   count: def('/test.Greeter/Count', false, true),
   sum: def('/test.Greeter/Sum', true, false),
+  slow: def('/test.Greeter/Slow', false, false),
+  endless: def('/test.Greeter/Endless', false, true),
 };
 
 let grpcServer: grpc.Server;
@@ -32,8 +34,10 @@ let app: WaypointApp;
 let client: Client;
 let front: net.Server;
 type Call = (...a: unknown[]) => unknown;
-let stub: grpc.Client & { hello: Call; fail: Call; count: Call; sum: Call };
+let stub: grpc.Client & { hello: Call; fail: Call; count: Call; sum: Call; slow: Call; endless: Call };
 const podAuthorities: string[] = [];
+let slowCancelled = false;
+let endlessCancelled = false;
 
 function startGrpcServer(): Promise<number> {
   grpcServer = new grpc.Server();
@@ -52,6 +56,20 @@ function startGrpcServer(): Promise<number> {
       const n = Number(call.request.toString());
       for (let i = 1; i <= n; i++) call.write(Buffer.from(String(i)));
       call.end();
+    },
+    slow: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      const timer = setTimeout(() => cb(null, Buffer.from('late')), 2_000);
+      call.on('cancelled', () => {
+        slowCancelled = true;
+        clearTimeout(timer);
+      });
+    },
+    endless: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      const timer = setInterval(() => call.write(Buffer.from('tick')), 5);
+      call.on('cancelled', () => {
+        endlessCancelled = true;
+        clearInterval(timer);
+      });
     },
     sum: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
       let total = 0;
@@ -94,7 +112,10 @@ beforeAll(async () => {
     name: 'waypoint', namespace: 'default',
     services: [{
       hostname: HOST, name: 'greeter', namespace: 'default', vips: [VIP], ports: [{ port: PORT, targetPort: 9090, name: 'grpc', protocol: 'GRPC' }],
-      routes: [{ name: 'default', matches: [{ path: { kind: { case: 'prefix', value: '/' } } }], backends: [{ hostname: HOST, port: PORT, weight: 1 }] }],
+      routes: [
+        { name: 'slow', timeoutMs: 150, matches: [{ path: { kind: { case: 'exact', value: '/test.Greeter/Slow' } } }], backends: [{ hostname: HOST, port: PORT, weight: 1 }] },
+        { name: 'default', matches: [{ path: { kind: { case: 'prefix', value: '/' } } }], backends: [{ hostname: HOST, port: PORT, weight: 1 }] },
+      ],
     }],
   }));
   await app.start();
@@ -122,7 +143,7 @@ afterAll(async () => {
   grpcServer?.forceShutdown();
 });
 
-function unary(method: 'hello' | 'fail', body: string, md = new grpc.Metadata()): Promise<{ reply?: string; err?: grpc.ServiceError; headers?: grpc.Metadata }> {
+function unary(method: 'hello' | 'fail' | 'slow', body: string, md = new grpc.Metadata()): Promise<{ reply?: string; err?: grpc.ServiceError; headers?: grpc.Metadata }> {
   return new Promise((resolve) => {
     let headers: grpc.Metadata | undefined;
     const call = stub[method](Buffer.from(body), md, (err: grpc.ServiceError | null, reply?: Buffer) => {
@@ -165,6 +186,24 @@ describe('gRPC through the waypoint (h2c upstream on a GRPC port)', () => {
       call.end();
     });
     expect(reply).toBe('55');
+  });
+
+  it('answers a route timeout and cancels the upstream stream', async () => {
+    const r = await unary('slow', 'x');
+    // The 504 local reply reaches grpc-js as UNAVAILABLE (gRPC's HTTP-status mapping, as Envoy's 504 does).
+    expect(r.err?.code).toBe(grpc.status.UNAVAILABLE);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(slowCancelled).toBe(true);
+  });
+
+  it('cancels the upstream stream when the client cancels a server stream', async () => {
+    const call = stub.endless(Buffer.from('')) as grpc.ClientReadableStream<Buffer>;
+    call.on('error', () => undefined);
+    await new Promise((resolve) => call.once('data', resolve));
+    call.cancel();
+    const deadline = Date.now() + 2_000;
+    while (!endlessCancelled && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(endlessCancelled).toBe(true);
   });
 
   it('reuses one upstream HTTP/2 session for many calls', async () => {

@@ -227,6 +227,11 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
     }
   });
   body.on('error', () => res.destroy());
+  // Client gone mid-response: reset the upstream request too (Envoy resets the upstream stream), or a
+  // cancelled gRPC stream would keep its server producing into a dead pipe.
+  res.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
   body.pipe(res as NodeJS.WritableStream);
 }
 
