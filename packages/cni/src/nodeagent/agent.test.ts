@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,7 @@ import { postAddEvent } from '../plugin/agent-client';
 import { FakeZtunnel } from '../zds/fake-ztunnel.test-helper';
 import { NodeAgent } from './agent';
 import { agentConfig } from './config';
+import { CNI_ADD_TIMING_CHANNEL, type CniAddTiming } from './dataplane';
 
 const PKG_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REPO_ROOT = join(PKG_DIR, '..', '..');
@@ -151,6 +153,25 @@ describe.skipIf(!canUseKernel())('CNI node agent (real netns, fake ztunnel)', ()
     const p = add?.req.payload;
     expect(p?.case === 'add' && p.value.workloadInfo).toMatchObject({ name: 'web-a', namespace: 'amb', serviceAccount: 'web-a-sa' });
     expect(annotation('web-a')).toBe('enabled');
+  });
+
+  it('publishes where an enrollment spent its time on CNI_ADD_TIMING_CHANNEL', async () => {
+    // Re-adds web-a (idempotent) through the ztunnel an earlier test connected, if any: another
+    // connection would become the newest and take the later tests' Adds.
+    if (ztunnels.every((z) => z.closed)) await connectZtunnel();
+    const seen: CniAddTiming[] = [];
+    const onTiming = (t: unknown): void => void seen.push(t as CniAddTiming);
+    subscribe(CNI_ADD_TIMING_CHANNEL, onTiming);
+    try {
+      expect((await postAddEvent(join(runDir, 'pluginevent.sock'), addEvent('web-a', 'amb', '10.9.0.1'))).status).toBe(200);
+    } finally {
+      unsubscribe(CNI_ADD_TIMING_CHANNEL, onTiming);
+    }
+    const mine = seen.find((t) => t.pod === 'amb/web-a');
+    const steps = Object.keys(mine?.stepsMs ?? {});
+    expect(steps).toEqual(expect.arrayContaining(['openNetns', 'rules', 'ztunnelAck', 'annotate']));
+    expect(steps.some((s) => s.startsWith('rules.'))).toBe(true);
+    expect(mine?.totalMs).toBeGreaterThan(0);
   });
 
   it('answers enrolled=false for a pod outside the mesh, touching nothing', async () => {
