@@ -113,6 +113,15 @@ describe.skipIf(!canUseKernel() || helper === undefined)('mesh-netns-exec pool a
     ok.close();
   });
 
+  it('a helper handed back after close() is ended, not parked', async () => {
+    const own = new NetnsHelperPool(helper ?? '', 5_000);
+    const s = own.lease(netnsPath(names[0] ?? ''));
+    expect((await s.run(['true'])).code).toBe(0);
+    own.close();
+    s.close();
+    expect(own.idleCount).toBe(0);
+  });
+
   it('@probe and @routing read and write the in-pod routing over netlink like ip does', async () => {
     const [a] = names as [string];
     const s = pool.lease(netnsPath(a));

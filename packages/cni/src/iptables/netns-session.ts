@@ -214,6 +214,7 @@ export class NetnsHelperPool {
   readonly helper: string;
   readonly timeoutMs: number;
   readonly #idle: HelperProcess[] = [];
+  #closed = false;
 
   constructor(helper: string, timeoutMs: number) {
     this.helper = helper;
@@ -243,7 +244,9 @@ export class NetnsHelperPool {
     while (this.idleCount < count) this.#park(new HelperProcess(this.helper, ['--wait'], this.timeoutMs));
   }
 
+  /** Ends the idle helpers; leased ones end when handed back. */
   close(): void {
+    this.#closed = true;
     for (const p of this.#idle.splice(0)) p.kill();
   }
 
@@ -255,7 +258,7 @@ export class NetnsHelperPool {
   #giveBack(proc: HelperProcess): void {
     if (proc.dead) return;
     proc.run(['@setns'], '', 'the agent netns').catch(() => undefined);
-    if (this.idleCount < NETNS_HELPER_POOL_MAX_IDLE) this.#park(proc);
+    if (!this.#closed && this.idleCount < NETNS_HELPER_POOL_MAX_IDLE) this.#park(proc);
     else proc.close();
   }
 
