@@ -174,7 +174,7 @@ export const LOCAL_COMMANDS: CommandSpec[] = [
   },
   {
     path: ['local', 'logs'],
-    summary: 'Print the log of a component (istiod, ztunnel[-NODE], cni-agent[-NODE]) or a pod',
+    summary: 'Print the log of a component (istiod, ztunnel[-NODE], cni-agent[-NODE], meshctl) or a pod',
     usage: 'local logs [-n NAMESPACE] COMPONENT|POD [--tail N]',
     flags: [
       { name: 'namespace', short: 'n', type: 'string', help: 'Namespace of the pod', default: 'default' },

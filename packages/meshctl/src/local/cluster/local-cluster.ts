@@ -229,8 +229,13 @@ export class LocalCluster {
     });
   }
 
-  /** Log file of a component (`istiod`, `ztunnel[-node]`, `cni-agent[-node]`) or of a pod's container. */
+  /**
+   * Log file of a component (`istiod`, `ztunnel[-node]`, `cni-agent[-node]`), of meshctl itself (`meshctl`:
+   * what each invocation started, stopped or killed as stray) or of a pod's container. A component's own log
+   * also ends with its supervisor's exit report (exit code or signal).
+   */
   logFile(target: string, namespace = 'default'): string {
+    if (target === 'meshctl') return path.join(this.paths.logsDir, MESHCTL_LOG_FILE);
     const st = this.state;
     const comps = st.components.filter((c) => c.name === target || `${c.name}-${c.node}` === target);
     if (comps.length > 1) {
