@@ -14,6 +14,7 @@ export const istiodConfig = defineConfig({
   MESH_ROOT_NAMESPACE: str('istio-system', 'MeshConfig rootNamespace: policies here apply mesh-wide'),
   DOMAIN_SUFFIX: str('cluster.local', 'Kubernetes DNS suffix for service hostnames'),
   NETWORK: str('', 'network of this cluster\'s workload addresses (empty = default network)'),
+  MESH_H2_UPGRADE_POLICY: enumOf(['DO_NOT_UPGRADE', 'UPGRADE'] as const, 'DO_NOT_UPGRADE', 'MeshConfig h2UpgradePolicy: whether waypoints upgrade HTTP/1.1 upstream connections of ports declared HTTP to HTTP/2 (a DestinationRule connectionPool.http.h2UpgradePolicy overrides it)'),
   CONFIG_SOURCE: str('kubernetes', '"kubernetes" (API server via in-cluster config or KUBECONFIG) or "dir:<path>" (a folder of manifests)'),
   BIND_ADDRESS: str('0.0.0.0', 'address every istiod listener binds'),
   GRPC_PORT: int(ISTIOD_GRPC_PORT, 'xDS + CA gRPC over TLS (0 = pick a free port)', PORT_RANGE),

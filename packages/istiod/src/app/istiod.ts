@@ -28,7 +28,7 @@ import { ConfigStore, DirectorySource, KubernetesSource, WATCHED_RESOURCES } fro
 import { XdsServer } from '../xds';
 import { parseConfigSource, type ConfigSourceSpec, type IstiodConfig } from './config';
 import { ambientModel } from './ambient-model';
-import type { ModelFactory } from './model-seam';
+import type { MeshSettings, ModelFactory } from './model-seam';
 import { startMonitoring, startReadiness } from './operations';
 import { IstiodStartError } from './errors';
 import { startKubeWriters, type KubeWriters } from './kube-writers';
@@ -205,8 +205,11 @@ async function startConfigSource(source: ConfigSourceSpec, store: ConfigStore, k
   return () => kube.stop();
 }
 
-function meshSettings(cfg: IstiodConfig): { clusterId: string; domainSuffix: string; rootNamespace: string; trustDomain: string; network: string } {
-  return { clusterId: cfg.CLUSTER_ID, domainSuffix: cfg.DOMAIN_SUFFIX, rootNamespace: cfg.MESH_ROOT_NAMESPACE, trustDomain: cfg.TRUST_DOMAIN, network: cfg.NETWORK };
+function meshSettings(cfg: IstiodConfig): MeshSettings {
+  return {
+    clusterId: cfg.CLUSTER_ID, domainSuffix: cfg.DOMAIN_SUFFIX, rootNamespace: cfg.MESH_ROOT_NAMESPACE, trustDomain: cfg.TRUST_DOMAIN, network: cfg.NETWORK,
+    h2UpgradePolicy: cfg.MESH_H2_UPGRADE_POLICY,
+  };
 }
 
 /** Graceful: stop accepting, let in-flight CA calls finish for a moment, then cut the (endless) xDS streams so clients reconnect. */

@@ -12,6 +12,7 @@ export interface MeshSettings {
   readonly rootNamespace: string;
   readonly trustDomain: string;
   readonly network: string;
+  readonly h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
 }
 
 /** What istiod needs from its model: the xDS resources to serve and, optionally, the CA's node/pod view. */

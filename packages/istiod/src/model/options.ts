@@ -10,6 +10,8 @@ export interface MeshOptions {
   readonly trustDomain: string;
   /** Network of this cluster's addresses (empty = default network). */
   readonly network: string;
+  /** MeshConfig h2UpgradePolicy, carried to waypoints; unset = DO_NOT_UPGRADE (Istio's default). */
+  readonly h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({

@@ -1,4 +1,4 @@
-import { parseManifests, unpackWaypointConfig, WAYPOINT_CONFIG_TYPE_URL } from '@mesh/api';
+import { parseManifests, unpackWaypointConfig, waypoint, WAYPOINT_CONFIG_TYPE_URL } from '@mesh/api';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore } from '../config/store';
 import { AmbientIndex } from './ambient-index';
@@ -44,9 +44,9 @@ function upsertAll(store: ConfigStore, yaml: string): void {
   store.applyAll(parsed.objects.map((object) => ({ op: 'upsert' as const, object })));
 }
 
-function setup(): { store: ConfigStore; index: AmbientIndex; waypoints: WaypointConfigs; pushes: string[][] } {
+function setup(mesh: ConstructorParameters<typeof AmbientIndex>[0] = {}): { store: ConfigStore; index: AmbientIndex; waypoints: WaypointConfigs; pushes: string[][] } {
   const store = new ConfigStore();
-  const index = new AmbientIndex();
+  const index = new AmbientIndex(mesh);
   index.attach(store);
   const waypoints = new WaypointConfigs(index, { debounceMs: 5 });
   waypoints.attach(store);
@@ -63,6 +63,13 @@ function config(index: AmbientIndex, name: string) {
 }
 
 describe('WaypointConfigs', () => {
+  it('carries the mesh h2UpgradePolicy into every waypoint config', () => {
+    const { store, index, waypoints } = setup({ h2UpgradePolicy: 'UPGRADE' });
+    upsertAll(store, BASE);
+    waypoints.recompile();
+    expect(config(index, 'app/waypoint')?.config.meshH2UpgradePolicy).toBe(waypoint.H2UpgradePolicy.UPGRADE);
+  });
+
   it('compiles a Gateway + bound Service + VirtualService into the waypoint resource, and an update pushes a new version', async () => {
     const { store, index, waypoints, pushes } = setup();
     upsertAll(store, BASE + '---' + vs('/v1'));

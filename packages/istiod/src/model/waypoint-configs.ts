@@ -102,6 +102,7 @@ export class WaypointConfigs {
         requestAuthentications: this.of<RequestAuthentication>('security.istio.io/RequestAuthentication'),
         rootNamespace: this.index.opts.rootNamespace,
         domainSuffix: this.index.opts.domainSuffix,
+        ...(this.index.opts.h2UpgradePolicy === undefined ? {} : { meshH2UpgradePolicy: this.index.opts.h2UpgradePolicy }),
       });
       configs.set(key, r.config);
       seen.add(key);

@@ -116,6 +116,7 @@ export function compileWaypointConfig(input: CompileWaypointInput): CompileWaypo
     policies: wideAuthz,
     jwtRules: wideJwt,
     trafficPolicies: drs.trafficPolicies,
+    meshH2UpgradePolicy: input.meshH2UpgradePolicy === 'UPGRADE' ? waypoint.H2UpgradePolicy.UPGRADE : waypoint.H2UpgradePolicy.DO_NOT_UPGRADE,
     services: services.map((svc, i) => ({
       hostname: svc.hostname,
       name: svc.name,

@@ -1,4 +1,4 @@
-import { tryParseDuration, waypoint, type DestinationRule, type LoadBalancerSettings, type PortTrafficPolicy, type TrafficPolicy } from '@mesh/api';
+import { tryParseDuration, waypoint, type ConnectionPoolSettings, type DestinationRule, type LoadBalancerSettings, type PortTrafficPolicy, type TrafficPolicy } from '@mesh/api';
 import { byAge, guarded, nsOf, type CompileContext } from './context';
 import { hostMatches, resolveHost } from './hosts';
 import type { TrafficPolicyInit } from './types';
@@ -17,19 +17,34 @@ export interface DestinationRuleIndex {
 
 type Fields = Omit<PortTrafficPolicy, 'port'>;
 
-/** Istio merges port-level and subset settings field by field over the parent policy. */
-function merge(base: Fields, over: Fields | undefined): Fields {
-  if (over === undefined) return base;
-  return {
-    loadBalancer: over.loadBalancer ?? base.loadBalancer,
-    connectionPool: over.connectionPool ?? base.connectionPool,
-    outlierDetection: over.outlierDetection ?? base.outlierDetection,
-    tls: over.tls ?? base.tls,
-  };
+/**
+ * The policy a (subset) TrafficPolicy gives one port. A matching portLevelSettings entry replaces the
+ * four port-scoped fields wholesale: unset ones fall back to the defaults, not to the enclosing policy
+ * ("port-level settings will override the destination-level settings ... default values will be applied
+ * to fields omitted", I:pilot/pkg/networking/util/util.go GetPortLevelTrafficPolicy).
+ */
+function atPort(tp: TrafficPolicy | undefined, port: number): { fields: Fields | undefined; portLevel: boolean } {
+  const p = port === 0 ? undefined : tp?.portLevelSettings?.find((x) => x.port?.number === port);
+  if (p !== undefined) return { fields: { loadBalancer: p.loadBalancer, connectionPool: p.connectionPool, outlierDetection: p.outlierDetection, tls: p.tls }, portLevel: true };
+  return { fields: tp, portLevel: false };
 }
 
-function portLevel(tp: TrafficPolicy | undefined, port: number): Fields | undefined {
-  return tp?.portLevelSettings?.find((p) => p.port?.number === port);
+/**
+ * Istio's MergeSubsetTrafficPolicy: the DestinationRule's policy at this port, then each field the subset
+ * sets replaces it; a subset port-level entry replaces all four (I:pilot/pkg/networking/util/util.go).
+ */
+function effective(top: TrafficPolicy | undefined, subset: TrafficPolicy | undefined, port: number): Fields {
+  const base = atPort(top, port).fields ?? {};
+  if (subset === undefined) return base;
+  const s = atPort(subset, port);
+  const f = s.fields ?? {};
+  if (s.portLevel) return f;
+  return {
+    loadBalancer: f.loadBalancer ?? base.loadBalancer,
+    connectionPool: f.connectionPool ?? base.connectionPool,
+    outlierDetection: f.outlierDetection ?? base.outlierDetection,
+    tls: f.tls ?? base.tls,
+  };
 }
 
 function ms(v: string | undefined, fallback: number): number {
@@ -67,6 +82,18 @@ function lb(s: LoadBalancerSettings | undefined, warn: (m: string) => void): Tra
   }
 }
 
+/**
+ * connectionPool.http.h2UpgradePolicy. useClientProtocol wins over it: Istio never upgrades a cluster that
+ * keeps the client's protocol (I:pilot/pkg/networking/core/cluster_traffic_policy.go shouldH2Upgrade).
+ */
+function h2Upgrade(http: ConnectionPoolSettings['http']): waypoint.H2UpgradePolicy {
+  const H = waypoint.H2UpgradePolicy;
+  if (http?.useClientProtocol === true) return H.DO_NOT_UPGRADE;
+  if (http?.h2UpgradePolicy === 'UPGRADE') return H.UPGRADE;
+  if (http?.h2UpgradePolicy === 'DO_NOT_UPGRADE') return H.DO_NOT_UPGRADE;
+  return H.DEFAULT;
+}
+
 function toInit(host: string, subset: string, port: number, f: Fields, source: TrafficPolicyInit['source'], warn: (m: string) => void): TrafficPolicyInit {
   const cp = f.connectionPool;
   const od = f.outlierDetection;
@@ -87,6 +114,7 @@ function toInit(host: string, subset: string, port: number, f: Fields, source: T
             maxRequestsPerConnection: cp.http?.maxRequestsPerConnection ?? 0,
             maxRetries: cp.http?.maxRetries ?? 0,
             idleTimeoutMs: ms(cp.http?.idleTimeout, 0),
+            h2UpgradePolicy: h2Upgrade(cp.http),
           },
     outlierDetection:
       od === undefined
@@ -124,11 +152,9 @@ function compileOne(dr: DestinationRule, host: string, ctx: CompileContext, out:
   for (const s of subsets) {
     const source = { kind: 'DestinationRule', namespace: nsOf(dr), name: dr.metadata.name, index: s.index };
     for (const port of [0, ...ports]) {
-      // Parent port-level first, then the subset's policy and its own port-level (Istio's order).
-      let f = merge(top, port === 0 ? undefined : portLevel(top, port));
-      f = merge(f, s.tp);
-      if (port !== 0) f = merge(f, portLevel(s.tp, port));
-      if (f.loadBalancer === undefined && f.connectionPool === undefined && f.outlierDetection === undefined) continue;
+      const f = effective(top, s.tp, port);
+      // A port entry is kept even when empty: it shadows the port-0 entry the waypoint would fall back to.
+      if (port === 0 && f.loadBalancer === undefined && f.connectionPool === undefined && f.outlierDetection === undefined) continue;
       out.push(toInit(host, s.name, port, f, source, port === 0 && s.name === '' ? warn : () => undefined));
     }
   }

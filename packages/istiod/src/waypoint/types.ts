@@ -42,7 +42,11 @@ export interface CompileWaypointInput {
   readonly rootNamespace?: string;
   /** Cluster domain suffix; default cluster.local. */
   readonly domainSuffix?: string;
+  /** meshConfig.h2UpgradePolicy; default DO_NOT_UPGRADE, as Istio. */
+  readonly meshH2UpgradePolicy?: MeshH2UpgradePolicy;
 }
+
+export type MeshH2UpgradePolicy = 'DO_NOT_UPGRADE' | 'UPGRADE';
 
 export type WaypointWarningCode =
   | 'UNSUPPORTED_FIELD'
