@@ -87,6 +87,8 @@ async function waypoint(): Promise<void> {
     }],
   }));
   await app.start();
+  // A clean exit on SIGTERM lets `--cpu-prof` (NODE_OPTIONS) write the waypoint's profile.
+  process.once('SIGTERM', () => process.exit(0));
   process.stdout.write(`READY ${app.hboneAddress?.port ?? 0}\n`);
 }
 

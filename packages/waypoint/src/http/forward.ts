@@ -1,7 +1,9 @@
-// One HTTP/1.1 try of a request to one endpoint over its HBONE keep-alive agent, classified the way Envoy's retry
-// logic needs: a response, a connect failure (no tunnel), a reset (tunnel died before headers) or a timeout.
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+// One HTTP/1.1 try of a request to one endpoint over its pooled keep-alive HBONE connections, classified the
+// way Envoy's retry logic needs: a response, a connect failure (no tunnel), a reset (tunnel died before
+// headers) or a timeout.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { ClientConnection, ClientResponse, Http1Pool, OutgoingHeaders } from '../http1/index';
 import type { CancelSignal } from './done-signal';
 
 /** An upstream response, whichever HTTP version carried it. */
@@ -23,85 +25,83 @@ export type TryResult =
   | { kind: 'cancelled' };
 
 export interface TryRequest {
-  agent: http.Agent;
-  host: string;
-  port: number;
+  /** The endpoint's keep-alive connections. */
+  pool: Http1Pool;
   method: string;
   path: string;
-  headers: OutgoingHttpHeaders;
+  headers: OutgoingHeaders;
   /** A Buffer can be replayed for retries; a stream is sent once. */
   body: Buffer | Readable | undefined;
   /** 0 = no per-try limit. */
   timeoutMs: number;
   signal: CancelSignal;
-  /** Counts streamed request body bytes (attached when the stream is piped, so nothing is missed). */
+  /** Counts request body bytes as they are sent. */
   onBodyBytes?: (n: number) => void;
   /** DestinationRule maxRequestsPerConnection: close the connection after this many requests (0 = no limit). */
   maxRequestsPerConnection?: number;
-}
-
-/** Requests served per pooled upstream connection (maxRequestsPerConnection accounting). */
-const requestsPerSocket = new WeakMap<object, number>();
-
-/** Counts the request on its connection; past the limit, node:http closes it instead of pooling it. */
-function countOnConnection(outgoing: http.ClientRequest, max: number | undefined): void {
-  if (max === undefined || max <= 0 || outgoing.socket === null) return;
-  const n = (requestsPerSocket.get(outgoing.socket) ?? 0) + 1;
-  requestsPerSocket.set(outgoing.socket, n);
-  // responseOnEnd frees the socket to the agent only while shouldKeepAlive holds.
-  if (n >= max) outgoing.shouldKeepAlive = false;
 }
 
 export class TryTimeoutError extends Error {
   readonly code = 'WAYPOINT_TRY_TIMEOUT';
 }
 
-export function sendOnce(t: TryRequest): Promise<TryResult> {
-  return new Promise((resolve) => {
-    let settled = false;
-    let connected = false;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (r: TryResult): void => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      t.signal.removeEventListener('abort', onAbort);
-      resolve(r);
-    };
-    const outgoing = http.request({ agent: t.agent, host: t.host, port: t.port, method: t.method, path: t.path, headers: t.headers, setHost: false });
-    const onAbort = (): void => {
-      outgoing.destroy();
-      finish({ kind: 'cancelled' });
-    };
-    if (t.signal.aborted) return onAbort();
-    t.signal.addEventListener('abort', onAbort, { once: true });
-    if (t.timeoutMs > 0) {
-      timer = setTimeout(() => {
-        outgoing.destroy(new TryTimeoutError('per-try timeout'));
-        finish({ kind: 'timeout' });
-      }, t.timeoutMs);
+/** One try in flight: settles once, tears its connection down when cancelled or timed out. */
+class Try {
+  private settled = false;
+  private conn: ClientConnection | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onAbort = (): void => this.finish({ kind: 'cancelled' }, true);
+
+  constructor(private readonly t: TryRequest, private readonly resolve: (r: TryResult) => void, private readonly reject: (err: unknown) => void) {
+    if (t.signal.aborted) {
+      this.finish({ kind: 'cancelled' }, false);
+      return;
     }
-    outgoing.once('socket', () => {
-      connected = true;
-    });
-    outgoing.on('error', (error) => finish(connected ? { kind: 'reset', error } : { kind: 'connect-failure', error }));
-    outgoing.once('response', (res) => {
-      countOnConnection(outgoing, t.maxRequestsPerConnection);
-      finish({ kind: 'response', res: fromHttp1(res) });
-    });
-    writeBody(outgoing, t.body, t.onBodyBytes);
-  });
-}
-
-function fromHttp1(res: IncomingMessage): UpstreamResponse {
-  return { statusCode: res.statusCode ?? 502, headers: res.headers, body: res, trailers: () => res.trailers };
-}
-
-function writeBody(outgoing: http.ClientRequest, body: Buffer | Readable | undefined, count?: (n: number) => void): void {
-  if (body === undefined) outgoing.end();
-  else if (Buffer.isBuffer(body)) outgoing.end(body);
-  else {
-    if (count !== undefined) body.on('data', (c: Buffer) => count(c.length));
-    body.pipe(outgoing);
+    t.signal.addEventListener('abort', this.onAbort, { once: true });
+    if (t.timeoutMs > 0) this.timer = setTimeout(() => this.finish({ kind: 'timeout' }, true), t.timeoutMs);
+    const c = t.pool.acquire();
+    if (c instanceof Promise) c.then((conn) => this.start(conn), (error: Error) => this.finish({ kind: 'connect-failure', error }, false));
+    else this.start(c);
   }
+
+  private start(conn: ClientConnection): void {
+    if (this.settled) {
+      // Cancelled while the connection was being opened: it was never used, so it can serve the next request.
+      if (!conn.inUse && !conn.destroyed) this.t.pool.release(conn);
+      return;
+    }
+    this.conn = conn;
+    try {
+      conn.send({ method: this.t.method, path: this.t.path, headers: this.t.headers, body: this.t.body, onBodyBytes: this.t.onBodyBytes }, this, this.t.maxRequestsPerConnection ?? 0);
+    } catch (err) {
+      // An invalid header value (node:http threw ERR_INVALID_CHAR here): the request fails, not the connection.
+      this.settled = true;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.t.signal.removeEventListener('abort', this.onAbort);
+      conn.destroy();
+      this.reject(err);
+    }
+  }
+
+  onResponse(res: ClientResponse): void {
+    if (this.settled) return;
+    this.finish({ kind: 'response', res: { statusCode: res.statusCode, headers: res.headers, body: res.body, trailers: res.trailers } }, false);
+  }
+
+  onError(error: Error): void {
+    this.finish({ kind: 'reset', error }, false);
+  }
+
+  private finish(r: TryResult, teardown: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.t.signal.removeEventListener('abort', this.onAbort);
+    if (teardown) this.conn?.destroy();
+    this.resolve(r);
+  }
+}
+
+export function sendOnce(t: TryRequest): Promise<TryResult> {
+  return new Promise((resolve, reject) => new Try(t, resolve, reject));
 }

@@ -1,7 +1,8 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { create, waypoint, workload, WorkloadSchema } from '@mesh/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Http1Pool } from '../http1/index';
 import { UpstreamState, type HboneAgents } from '../upstream/index';
 import { Mirrors, MIRRORS_IN_FLIGHT_MAX, sampledMirrors, shadowAuthority } from './mirror';
 
@@ -45,8 +46,11 @@ describe('Mirrors', () => {
       uid: 'w', name: 'w', namespace: 'default', addresses: [new Uint8Array([127, 0, 0, 1])],
       services: { 'default/m.default.svc.cluster.local': { ports: [{ servicePort: 80, targetPort: port }] } },
     }));
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1000 });
-    const mirrors = new Mirrors({ upstream, agents: { agentFor: () => agent } as unknown as HboneAgents });
+    const pool = new Http1Pool(() => new Promise((resolve, reject) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => resolve(s));
+      s.once('error', reject);
+    }));
+    const mirrors = new Mirrors({ upstream, agents: { poolFor: () => pool } as unknown as HboneAgents });
     const mirror = create(waypoint.MirrorSchema, { destination: { hostname: 'm.default.svc.cluster.local', port: 80 }, percent: 100 });
     for (let i = 0; i < MIRRORS_IN_FLIGHT_MAX + 10; i++) {
       mirrors.fire([mirror], { method: 'GET', path: '/x', headers: { host: 'm' }, port: 80, body: Promise.resolve(undefined) });
@@ -56,6 +60,6 @@ describe('Mirrors', () => {
     const until = Date.now() + 2000;
     while (received < MIRRORS_IN_FLIGHT_MAX && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     expect(received).toBe(MIRRORS_IN_FLIGHT_MAX);
-    agent.destroy();
+    pool.destroy();
   });
 });

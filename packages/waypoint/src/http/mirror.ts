@@ -3,7 +3,6 @@
 // suffixed "-shadow" (before any port, as current Envoy does). The copy's response is discarded and never
 // affects the main response; copies are bounded in number and time so a slow mirror cannot pile up.
 import { PassThrough, type Readable } from 'node:stream';
-import type { OutgoingHttpHeaders } from 'node:http';
 import type { waypoint } from '@mesh/api';
 import type { Logger } from '@mesh/core';
 import type { Endpoint, HboneAgents, UpstreamClusters, UpstreamState } from '../upstream/index';
@@ -110,8 +109,8 @@ export class Mirrors {
     delete headers['transfer-encoding'];
     const ctl = new AbortController();
     const r = await sendOnce({
-      agent: this.deps.agents.agentFor(ep), host: ep.ip, port: ep.port, method: req.method, path: req.path,
-      headers: headers as OutgoingHttpHeaders, body, timeoutMs: MIRROR_TIMEOUT_MS, signal: ctl.signal,
+      pool: this.deps.agents.poolFor(ep), method: req.method, path: req.path,
+      headers, body, timeoutMs: MIRROR_TIMEOUT_MS, signal: ctl.signal,
     });
     if (r.kind === 'response') {
       r.res.body.resume();

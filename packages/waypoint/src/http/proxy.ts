@@ -1,7 +1,7 @@
 // Forwarding with Envoy's router semantics: weighted backend chosen once per request, an endpoint per try
 // (round robin), retries on retriable outcomes within the attempt budget, per-try and whole-request timeouts
 // (504 "upstream request timeout"), 503 "no healthy upstream" when the backend has no endpoints.
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
@@ -171,8 +171,8 @@ function sendTry(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan, t: TryPlan): 
   }
   return sendOnce({
     maxRequestsPerConnection: cluster?.maxRequestsPerConnection ?? 0,
-    agent: deps.agents.agentFor(ep), host: ep.ip, port: ep.port, method: plan.method, path: plan.path,
-    headers: t.headers as OutgoingHttpHeaders, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyBytes,
+    pool: deps.agents.poolFor(ep), method: plan.method, path: plan.path,
+    headers: t.headers, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyBytes,
   });
 }
 

@@ -1,11 +1,11 @@
 // Waypoint -> destination leg (Istio's connect_originate): HTTP/1.1 over an HBONE tunnel to podIP:15008 with
 // `:authority podIP:targetPort`, under the waypoint's own identity, expecting the pod's SPIFFE identity.
-// node:http drives the tunnel through an Agent whose createConnection opens the tunnel asynchronously; one
-// keep-alive Agent per (endpoint, identity) so idle HTTP/1.1 connections are reused across requests.
-import http from 'node:http';
+// One pool of keep-alive HTTP/1.1 connections (each an HBONE tunnel) per (endpoint, identity), reused across
+// requests.
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { HBONE_PORT, HbonePool } from '@mesh/hbone';
+import { Http1Pool } from '../http1/index';
 import type { Endpoint } from './mesh-state';
 import { H2Sessions } from './h2-sessions';
 import { hostPort } from './ip';
@@ -13,7 +13,8 @@ import { hostPort } from './ip';
 /** Envoy's connect_timeout default for waypoint clusters. */
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
 export const UPSTREAM_KEEPALIVE_IDLE_MS = 60_000;
-export const UPSTREAM_MAX_SOCKETS_PER_ENDPOINT = 1024;
+/** How often idle upstream connections are checked against UPSTREAM_KEEPALIVE_IDLE_MS. */
+const IDLE_SWEEP_INTERVAL_MS = 5_000;
 
 export interface HboneAgentsOptions {
   /** The waypoint's own SPIFFE id (source identity of the pooled HBONE connections). */
@@ -26,50 +27,12 @@ export interface HboneAgentsOptions {
   connectTimeoutMs?: number;
 }
 
-type SocketLike = Duplex & {
-  setKeepAlive?: (...a: unknown[]) => unknown;
-  setNoDelay?: (...a: unknown[]) => unknown;
-  ref?: () => unknown;
-  unref?: () => unknown;
-};
-
-/** node:http's Agent calls net.Socket-only methods on reuse; an HTTP/2 stream lacks them and needs none. */
-function socketShim(tunnel: Duplex): Duplex {
-  const s = tunnel as SocketLike;
-  s.setKeepAlive ??= (): SocketLike => s;
-  s.setNoDelay ??= (): SocketLike => s;
-  s.ref ??= (): SocketLike => s;
-  s.unref ??= (): SocketLike => s;
-  return s;
-}
-
-interface TunnelAgentOptions extends http.AgentOptions {
-  open: () => Promise<Duplex>;
-}
-
-class TunnelAgent extends http.Agent {
-  private readonly open: () => Promise<Duplex>;
-
-  constructor(opts: TunnelAgentOptions) {
-    super(opts);
-    this.open = opts.open;
-  }
-
-  override createConnection(_options: http.ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void): undefined {
-    this.open().then(
-      (tunnel) => cb?.(null, socketShim(tunnel)),
-      // node:http ignores the stream argument when err is set.
-      (err: unknown) => cb?.(err instanceof Error ? err : new Error(String(err)), undefined as unknown as Duplex),
-    );
-    return undefined;
-  }
-}
-
 export class HboneAgents {
   readonly pool: HbonePool;
   /** h2c sessions inside HBONE tunnels, for HTTP2/GRPC ports. */
   readonly h2: H2Sessions;
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly pools = new Map<string, Http1Pool>();
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly hbonePort: number;
   private readonly connectTimeoutMs: number;
 
@@ -80,20 +43,21 @@ export class HboneAgents {
     this.h2 = new H2Sessions((ep) => this.openTunnel(ep));
   }
 
-  /** The keep-alive Agent for one endpoint (created on first use). */
-  agentFor(ep: Endpoint): http.Agent {
+  /** The keep-alive HTTP/1.1 connections of one endpoint (created on first use). */
+  poolFor(ep: Endpoint): Http1Pool {
     const key = `${hostPort(ep.ip, ep.port)}|${ep.workload.identity}`;
-    let agent = this.agents.get(key);
-    if (agent === undefined) {
-      agent = new TunnelAgent({
-        keepAlive: true,
-        maxSockets: UPSTREAM_MAX_SOCKETS_PER_ENDPOINT,
-        timeout: UPSTREAM_KEEPALIVE_IDLE_MS,
-        open: () => this.openTunnel(ep),
-      });
-      this.agents.set(key, agent);
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new Http1Pool(() => this.openTunnel(ep));
+      this.pools.set(key, pool);
+      this.sweeper ??= setInterval(() => this.sweep(), IDLE_SWEEP_INTERVAL_MS).unref();
     }
-    return agent;
+    return pool;
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - UPSTREAM_KEEPALIVE_IDLE_MS;
+    for (const p of this.pools.values()) p.sweep(cutoff);
   }
 
   /** A raw tunnel to the endpoint (TCP proxying). */
@@ -112,19 +76,20 @@ export class HboneAgents {
     });
   }
 
-  /** Drops agents of endpoints that left the state (their idle tunnels close with them). */
+  /** Drops the pools of endpoints that left the state (their tunnels close with them). */
   retain(live: (key: string) => boolean): void {
-    for (const [k, a] of this.agents) {
+    for (const [k, p] of this.pools) {
       if (!live(k)) {
-        a.destroy();
-        this.agents.delete(k);
+        p.destroy();
+        this.pools.delete(k);
       }
     }
   }
 
   async close(graceMs = 0): Promise<void> {
-    for (const a of this.agents.values()) a.destroy();
-    this.agents.clear();
+    for (const p of this.pools.values()) p.destroy();
+    this.pools.clear();
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.h2.close();
     await this.pool.close(graceMs);
   }
