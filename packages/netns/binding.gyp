@@ -7,6 +7,7 @@
         "native/common.c",
         "native/netns.c",
         "native/netns-socket.c",
+        "native/netns-async.c",
         "native/sockopt.c",
         "native/seqpacket.c",
         "native/poller.c"

@@ -37,7 +37,7 @@ napi_value throw_code(napi_env env, const char *code, const char *msg) {
   return NULL;
 }
 
-napi_value throw_errno(napi_env env, int err, const char *op, const char *hint) {
+napi_value make_errno_error(napi_env env, int err, const char *op, const char *hint) {
   char msg[512];
   const char *name = errno_name(err);
   snprintf(msg, sizeof msg, "%s failed: %s (%s)%s%s", op, name, strerror(err),
@@ -45,13 +45,19 @@ napi_value throw_errno(napi_env env, int err, const char *op, const char *hint) 
   napi_value jmsg, error, errnum;
   if (napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &jmsg) != napi_ok ||
       napi_create_error(env, NULL, jmsg, &error) != napi_ok) {
-    return throw_code(env, name, msg);
+    return NULL;
   }
   set_prop_str(env, error, "code", name);
   set_prop_str(env, error, "syscall", op);
   if (napi_create_int32(env, err, &errnum) == napi_ok) {
     napi_set_named_property(env, error, "errno", errnum);
   }
+  return error;
+}
+
+napi_value throw_errno(napi_env env, int err, const char *op, const char *hint) {
+  napi_value error = make_errno_error(env, err, op, hint);
+  if (error == NULL) return throw_code(env, errno_name(err), op);
   napi_throw(env, error);
   return NULL;
 }
@@ -272,4 +278,17 @@ bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback
   napi_value fn;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn) != napi_ok) return false;
   return napi_set_named_property(env, exports, name, fn) == napi_ok;
+}
+
+void make_callback_or_fatal(napi_env env, napi_async_context async, napi_value recv, napi_value cb, size_t argc,
+                            const napi_value *argv) {
+  napi_value result;
+  if (napi_make_callback(env, async, recv, cb, argc, argv, &result) == napi_ok) return;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
 }

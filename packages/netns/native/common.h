@@ -17,11 +17,20 @@
 
 /* Throws Error{code: <errno name>, syscall: op}, message "<op> failed: <ENAME> (<strerror>) — <hint>". */
 napi_value throw_errno(napi_env env, int err, const char *op, const char *hint);
+/* The same Error, returned instead of thrown (NULL if it could not be built). */
+napi_value make_errno_error(napi_env env, int err, const char *op, const char *hint);
 const char *errno_name(int err);
 /* Throws a plain Error with the given code (used for argument validation, code 'EINVAL'). */
 napi_value throw_code(napi_env env, const char *code, const char *msg);
 /* Makes sure a JS exception is pending after a failed napi_* call. */
 napi_value throw_napi_failure(napi_env env);
+
+/*
+ * Calls a JS callback from a libuv callback: make_callback runs microtasks (promise continuations) and
+ * keeps the async_hooks context; an uncaught error goes to the process, as for any event-loop callback.
+ */
+void make_callback_or_fatal(napi_env env, napi_async_context async, napi_value recv, napi_value cb, size_t argc,
+                            const napi_value *argv);
 
 /* Argument helpers: return false with a pending JS exception on bad input. */
 bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
@@ -79,6 +88,7 @@ bool init_netns(napi_env env, napi_value exports);
 bool init_sockopt(napi_env env, napi_value exports);
 bool init_seqpacket(napi_env env, napi_value exports);
 bool init_poller(napi_env env, napi_value exports);
+bool init_netns_async(napi_env env, napi_value exports);
 bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
 #endif

@@ -169,48 +169,95 @@ static napi_value js_listen_in_netns(napi_env env, napi_callback_info info) {
 }
 
 /*
- * Starts a non-blocking connect: socket in netns, options (SO_MARK, IP_TRANSPARENT, ...), optional
- * bind to {localHost, localPort} (a spoofed client address needs transparent), then connect().
- * Returns {fd, pending}; when pending the caller waits for writability and reads SO_ERROR
- * (socketError) before handing the fd to Node, because net.Socket({fd}) expects a connected socket.
+ * Starts a non-blocking connect: options (SO_MARK, IP_TRANSPARENT, ...) on fd, optional bind to
+ * {localHost, localPort} (a spoofed client address needs transparent), then connect(). Takes ownership
+ * of fd (closed on failure). Returns {fd, pending}; when pending the caller waits for writability and
+ * reads SO_ERROR (socketError) before handing the fd to Node, because net.Socket({fd}) expects a
+ * connected socket.
  */
-static napi_value js_connect_start(napi_env env, napi_callback_info info) {
-  napi_value argv[2], result;
-  int netns_fd;
-  sock_opts o;
-  char *host = NULL;
-  uint32_t port = 0;
-  bool has_port;
-  if (!get_args(env, info, 2, argv) || !arg_netns(env, argv[0], &netns_fd)) return NULL;
-  if (!parse_sock_opts(env, argv[1], &o) || !opt_string(env, argv[1], "host", &host)) return NULL;
-  if (!opt_uint32(env, argv[1], "port", &port, &has_port) || host == NULL || !has_port) {
-    free(host);
-    return throw_code(env, "EINVAL", "connectInNetns needs options.host and options.port");
+static napi_value connect_fd(napi_env env, napi_value opts, const sock_opts *o, int fd,
+                             const struct sockaddr_storage *ss, socklen_t len) {
+  const char *op = NULL, *hint = NULL;
+  int err = apply_sock_opts(fd, o, &op, &hint);
+  if (err != 0) {
+    close(fd);
+    return throw_errno(env, err, op, hint);
   }
-  struct sockaddr_storage ss;
-  socklen_t len;
-  bool ok = parse_sockaddr(env, o.family, host, port, &ss, &len);
-  free(host);
-  if (!ok) return NULL;
-  int fd = make_socket(env, netns_fd, &o);
-  if (fd < 0) return NULL;
-  if (!bind_from_opts(env, fd, o.family, argv[1], "localHost", "localPort", false)) {
+  if (!bind_from_opts(env, fd, o->family, opts, "localHost", "localPort", false)) {
     close(fd);
     return NULL;
   }
   bool pending = false;
-  if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+  if (connect(fd, (const struct sockaddr *)ss, len) != 0) {
     if (errno != EINPROGRESS) {
-      int err = errno;
+      err = errno;
       close(fd);
       return throw_errno(env, err, "connect", "is the destination reachable from this network namespace?");
     }
     pending = true;
   }
+  napi_value result;
   NAPI_OK(env, napi_create_object(env, &result));
   NAPI_OK(env, napi_set_named_property(env, result, "fd", make_int32(env, fd)));
   NAPI_OK(env, napi_set_named_property(env, result, "pending", make_bool(env, pending)));
   return result;
+}
+
+/* Parses the connect options: socket options plus the destination {host, port}. */
+static bool parse_connect_opts(napi_env env, napi_value opts, sock_opts *o, struct sockaddr_storage *ss,
+                               socklen_t *len) {
+  char *host = NULL;
+  uint32_t port = 0;
+  bool has_port;
+  if (!parse_sock_opts(env, opts, o) || !opt_string(env, opts, "host", &host)) return false;
+  if (!opt_uint32(env, opts, "port", &port, &has_port) || host == NULL || !has_port) {
+    free(host);
+    throw_code(env, "EINVAL", "connectInNetns needs options.host and options.port");
+    return false;
+  }
+  bool ok = parse_sockaddr(env, o->family, host, port, ss, len);
+  free(host);
+  return ok;
+}
+
+/* connectStart(netnsFd | null, opts): a new socket in the netns, then connect_fd. */
+static napi_value js_connect_start(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int netns_fd;
+  sock_opts o;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (!get_args(env, info, 2, argv) || !arg_netns(env, argv[0], &netns_fd)) return NULL;
+  if (!parse_connect_opts(env, argv[1], &o, &ss, &len)) return NULL;
+  int err = 0;
+  const char *op = NULL, *hint = NULL;
+  int fd = socket_in_netns(netns_fd, o.family, &err, &op, &hint);
+  if (fd < 0) return throw_errno(env, err, op, hint);
+  return connect_fd(env, argv[1], &o, fd, &ss, len);
+}
+
+/*
+ * connectFdStart(fd, opts): connect_fd on a socket made earlier (socketsInNetnsAsync); the socket's own
+ * netns applies. Takes ownership of fd, also when the options are invalid.
+ */
+static napi_value js_connect_fd_start(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd;
+  sock_opts o;
+  struct sockaddr_storage ss;
+  socklen_t len;
+  if (!get_args(env, info, 2, argv) || !arg_fd(env, argv[0], "fd", &fd)) return NULL;
+  if (!parse_connect_opts(env, argv[1], &o, &ss, &len)) {
+    close(fd);
+    return NULL;
+  }
+  int family = socket_family(fd);
+  if (family != (o.family == 6 ? AF_INET6 : AF_INET)) {
+    int err = family < 0 ? errno : EAFNOSUPPORT;
+    close(fd);
+    return throw_errno(env, err, "connectFdStart", "options.family must match the socket's family");
+  }
+  return connect_fd(env, argv[1], &o, fd, &ss, len);
 }
 
 bool init_netns(napi_env env, napi_value exports) {
@@ -219,5 +266,6 @@ bool init_netns(napi_env env, napi_value exports) {
          export_fn(env, exports, "closeFd", js_close_fd) && export_fn(env, exports, "dupFd", js_dup_fd) &&
          export_fn(env, exports, "createSocketInNetns", js_create_socket_in_netns) &&
          export_fn(env, exports, "listenInNetns", js_listen_in_netns) &&
-         export_fn(env, exports, "connectStart", js_connect_start);
+         export_fn(env, exports, "connectStart", js_connect_start) &&
+         export_fn(env, exports, "connectFdStart", js_connect_fd_start);
 }

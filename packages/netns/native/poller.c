@@ -57,22 +57,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   napi_env env = p->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value self, cb, argv[2], result;
+  napi_value self, cb, argv[2];
   napi_get_reference_value(env, p->self, &self);
   napi_get_reference_value(env, p->callback, &cb);
   if (status < 0) napi_create_string_utf8(env, uv_err_name(status), NAPI_AUTO_LENGTH, &argv[0]);
   else napi_get_null(env, &argv[0]);
   napi_create_int32(env, events, &argv[1]);
-  /* make_callback runs microtasks and keeps async_hooks context; uncaught errors go to the process. */
-  if (napi_make_callback(env, p->async, self, cb, 2, argv, &result) != napi_ok) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-      napi_value err;
-      napi_get_and_clear_last_exception(env, &err);
-      napi_fatal_exception(env, err);
-    }
-  }
+  make_callback_or_fatal(env, p->async, self, cb, 2, argv);
   napi_close_handle_scope(env, scope);
 }
 

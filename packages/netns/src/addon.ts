@@ -23,6 +23,18 @@ export interface NativeSocketOptions {
   v6only?: boolean;
 }
 
+export interface NativeConnectOptions extends NativeSocketOptions {
+  host: string;
+  port: number;
+  localHost?: string;
+  localPort?: number;
+}
+
+export interface ConnectStarted {
+  fd: number;
+  pending: boolean;
+}
+
 export interface NativeSockAddr {
   address: string;
   port: number;
@@ -52,10 +64,20 @@ export interface NativeAddon {
     netnsFd: number | null,
     opts: NativeSocketOptions & { host?: string; port: number; backlog?: number },
   ): number;
-  connectStart(
-    netnsFd: number | null,
-    opts: NativeSocketOptions & { host: string; port: number; localHost?: string; localPort?: number },
-  ): { fd: number; pending: boolean };
+  connectStart(netnsFd: number | null, opts: NativeConnectOptions): ConnectStarted;
+  /** connectStart on an existing socket (takes ownership of fd, also on failure). */
+  connectFdStart(fd: number, opts: NativeConnectOptions): ConnectStarted;
+  /**
+   * Queues the creation of `count` (1..64) TCP sockets inside netnsFd on the helper thread; callback
+   * runs on this JS thread with the fds (owned by the caller) and, when fewer than count were made, the
+   * errno-coded error. Throws (e.g. EBADF for a closed netnsFd) instead of calling back when it cannot queue.
+   */
+  socketsInNetnsAsync(
+    netnsFd: number,
+    family: 4 | 6,
+    count: number,
+    callback: (err: Error | null, fds: number[]) => void,
+  ): void;
   setMark(fd: number, mark: number): void;
   getMark(fd: number): number;
   setReusePort(fd: number): void;

@@ -8,15 +8,13 @@
  * a socket that is already connected.
  */
 import type net from 'node:net';
-import { loadAddon, POLL_WRITABLE, type NativeSocketOptions } from './addon';
+import { loadAddon, POLL_WRITABLE, type ConnectStarted, type NativeAddon, type NativeConnectOptions } from './addon';
 import { errnoError } from './errors';
 import { socketFromFd } from './net-fd';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-export interface ConnectOptions extends NativeSocketOptions {
-  host: string;
-  port: number;
+export interface ConnectOptions extends NativeConnectOptions {
   /** Local address to bind before connecting; a non-local (spoofed) one needs `transparent: true`. */
   localHost?: string;
   localPort?: number;
@@ -27,16 +25,33 @@ export interface ConnectOptions extends NativeSocketOptions {
 
 /** Resolves a connected, non-blocking TCP fd created in `netnsFd` (null = the current netns). */
 export function connectInNetns(netnsFd: number | null, opts: ConnectOptions): Promise<number> {
-  const addon = loadAddon();
-  const { timeoutMs = CONNECT_TIMEOUT_MS, allowHalfOpen: _socketOnly, ...nativeOpts } = opts;
-  let started: { fd: number; pending: boolean };
+  // The addon reads only the native options' keys, so opts goes as is (no copy per connection).
+  return startAndWait((addon) => addon.connectStart(netnsFd, opts), opts);
+}
+
+/**
+ * connectInNetns for a socket that already exists (made ahead of time in its netns by a
+ * NetnsSocketPool): options, bind and connect act in the socket's own netns. Takes ownership of `fd`.
+ */
+export function connectFd(fd: number, opts: ConnectOptions): Promise<number> {
+  return startAndWait((addon) => addon.connectFdStart(fd, opts), opts);
+}
+
+function startAndWait(start: (addon: NativeAddon) => ConnectStarted, opts: ConnectOptions): Promise<number> {
+  let started: ConnectStarted;
   try {
-    started = addon.connectStart(netnsFd, nativeOpts);
+    started = start(loadAddon());
   } catch (err) {
     return Promise.reject(err);
   }
+  return whenConnected(started, opts);
+}
+
+/** Waits for a non-blocking connect to finish: writability on a libuv poll handle, then SO_ERROR. */
+function whenConnected(started: ConnectStarted, opts: ConnectOptions): Promise<number> {
   const { fd } = started;
   if (!started.pending) return Promise.resolve(fd);
+  const addon = loadAddon();
   return new Promise<number>((resolve, reject) => {
     let poller: ReturnType<typeof createPoller> | undefined;
     let done = false;
@@ -53,7 +68,7 @@ export function connectInNetns(netnsFd: number | null, opts: ConnectOptions): Pr
       const target = `${opts.host}:${opts.port}`;
       reject(errnoError(code, 'connect', `is ${target} reachable and listening from this network namespace?`));
     };
-    const timer = setTimeout(() => finish('ETIMEDOUT'), timeoutMs);
+    const timer = setTimeout(() => finish('ETIMEDOUT'), opts.timeoutMs ?? CONNECT_TIMEOUT_MS);
     const createPoller = (): InstanceType<typeof addon.FdPoller> =>
       // libuv reports POLLERR as status EBADF; SO_ERROR holds the real reason (e.g. ECONNREFUSED).
       new addon.FdPoller(fd, (status) => finish(addon.socketError(fd) ?? status));

@@ -28,7 +28,14 @@ export {
   setTransparent,
 } from './sockopt';
 export type { SockAddr } from './sockopt';
-export { CONNECT_TIMEOUT_MS, connectInNetns, connectSocketInNetns } from './connect';
+export { CONNECT_TIMEOUT_MS, connectFd, connectInNetns, connectSocketInNetns } from './connect';
+export {
+  NetnsSocketPool,
+  NetnsSocketPoolClosedError,
+  SOCKET_POOL_BATCH,
+  SOCKET_POOL_MAX_BATCH,
+  type NetnsSocketPoolOptions,
+} from './socket-pool';
 export type { ConnectOptions } from './connect';
 export { serverFromFd, socketFromFd, type SocketFromFdOptions } from './net-fd';
 export {

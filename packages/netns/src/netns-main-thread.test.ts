@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canUseNetns, createTestNetns, currentNetnsInodes, type TestNetns } from '../test/netns-fixture';
-import { closeFd, createSocketInNetns, getLocalAddress, listenInNetns, netnsInode, openNetns } from './index';
+import { closeFd, createSocketInNetns, getLocalAddress, listenInNetns, loadAddon, netnsInode, openNetns } from './index';
 
 const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const builtAddon = path.join(pkgDir, 'build', 'Release', 'mesh_netns.node');
@@ -71,7 +71,8 @@ describe.skipIf(!canUseNetns)('the JS thread never enters the pod netns (needs r
     ns?.destroy();
   });
 
-  it('an observer of /proc/<pid>/task/*/ns/net sees only the helper thread in the pod netns, never the main thread', async () => {
+  /** Runs `burst` until the observer saw the helper in the pod netns (or the main thread, a failure). */
+  async function observe(burst: () => Promise<void> | void): Promise<void> {
     const podIno = netnsInode(nsFd);
     const obs = startObserver(podIno);
     try {
@@ -82,7 +83,7 @@ describe.skipIf(!canUseNetns)('the JS thread never enters the pod netns (needs r
       // the observer has seen the helper inside the pod netns (proving it can see a thread there) and at least
       // MIN_BUSY_MS have passed; the old setns-on-the-main-thread addon is caught within a few ms.
       while (Date.now() - started < MAX_BUSY_MS) {
-        for (let i = 0; i < BURST; i++) closeFd(createSocketInNetns(nsFd, { family: i % 2 ? 6 : 4 }));
+        await burst();
         created += BURST;
         expect(currentNetnsInodes()).toEqual(before);
         await new Promise((r) => setImmediate(r));
@@ -99,6 +100,27 @@ describe.skipIf(!canUseNetns)('the JS thread never enters the pod netns (needs r
       obs.child.kill('SIGKILL');
     }
     expect(currentNetnsInodes()).toEqual(before);
+  }
+
+  it('an observer of /proc/<pid>/task/*/ns/net sees only the helper thread in the pod netns, never the main thread', async () => {
+    await observe(() => {
+      for (let i = 0; i < BURST; i++) closeFd(createSocketInNetns(nsFd, { family: i % 2 ? 6 : 4 }));
+    });
+  });
+
+  it('the same holds for asynchronous batches (socketsInNetnsAsync)', async () => {
+    await observe(async () => {
+      const batches = Array.from({ length: BURST / 8 }, (_, i) =>
+        new Promise<void>((resolve, reject) =>
+          loadAddon().socketsInNetnsAsync(nsFd, i % 2 ? 6 : 4, 8, (err, fds) => {
+            for (const fd of fds) closeFd(fd);
+            if (err === null) resolve();
+            else reject(err);
+          }),
+        ),
+      );
+      await Promise.all(batches);
+    });
   });
 
   it('sockets still belong to the pod netns: a listener there is reachable from inside only', async () => {
