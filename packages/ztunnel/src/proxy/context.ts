@@ -1,6 +1,7 @@
 // What the per-pod listeners share: the pod (from ZDS), its netns, and the proxy-wide inputs.
 import type { Drain, Logger } from '@mesh/core';
 import type { HbonePool } from '@mesh/hbone';
+import type { NetnsSocketPool } from '@mesh/netns';
 import type { Identity } from '@mesh/identity';
 import type { Workload } from '@mesh/api';
 import type { ProxyMetrics } from '../metrics/index';
@@ -46,6 +47,8 @@ export interface PodInfo {
 export interface PodContext {
   readonly info: PodInfo;
   readonly netnsFd: number;
+  /** Sockets made ahead of time in the pod netns: connections from the pod never wait for the netns helper. */
+  readonly sockets: NetnsSocketPool;
   readonly connections: ConnectionSet;
   readonly pool: HbonePool;
   readonly logger: Logger;

@@ -2,7 +2,7 @@
 // 15001 outbound, 15006 inbound plaintext, 15008 inbound HBONE; SO_MARK so the in-pod rules skip them,
 // SO_REUSEPORT so an upgrading ztunnel can overlap, IP_TRANSPARENT where allowed.
 import net from 'node:net';
-import { closeFd, connectSocketInNetns, listenInNetns, serverFromFd } from '@mesh/netns';
+import { closeFd, listenInNetns, NetnsSocketPool, serverFromFd } from '@mesh/netns';
 import { HbonePool, parseAuthority, type HboneServer } from '@mesh/hbone';
 import { ConnectionSet } from './copy/index';
 import {
@@ -39,16 +39,17 @@ export class PodProxy {
   /** Takes ownership of `netnsFd` (closed on failure and on close()). */
   static async start(inputs: ProxyInputs, info: PodInfo, netnsFd: number, ports = DEFAULT_POD_PORTS): Promise<PodProxy> {
     const logger = inputs.logger.child({ pod: `${info.namespace}/${info.name}`, uid: info.uid });
+    const sockets = new NetnsSocketPool(netnsFd);
     const pool = new HbonePool({
       dial: async (key) => {
         const hop = parseAuthority(key.nextHop);
-        const sock = await connectSocketInNetns(netnsFd, { host: hop.host, port: hop.port, mark: inputs.packetMark });
+        const sock = await sockets.connectSocket({ host: hop.host, port: hop.port, mark: inputs.packetMark });
         sock.setNoDelay(true);
         return sock;
       },
       onError: (err) => logger.debug({ err: err.message }, 'HBONE tunnel error'),
     });
-    const ctx: PodContext = { info, netnsFd, connections: new ConnectionSet(), pool, logger };
+    const ctx: PodContext = { info, netnsFd, sockets, connections: new ConnectionSet(), pool, logger };
     const hbone = createInboundServer(inputs, ctx);
     const servers: net.Server[] = [];
     try {
@@ -64,6 +65,7 @@ export class PodProxy {
       for (const s of servers) s.close();
       hbone.destroy();
       void pool.close();
+      sockets.close();
       closeFd(netnsFd);
       throw err;
     }
@@ -83,6 +85,8 @@ export class PodProxy {
     this.hbone.destroy();
     this.ctx.connections.destroyAll();
     void this.ctx.pool.close();
+    // Before the netns fd: idle sockets hold the pod netns alive.
+    this.ctx.sockets.close();
     closeFd(this.ctx.netnsFd);
     this.ctx.logger.info('pod listeners stopped');
   }

@@ -62,7 +62,7 @@ async function onConnect(inputs: ProxyInputs, pod: PodContext, req: HboneTunnelR
   }
   let upstream;
   try {
-    upstream = await connectUpstream({ netnsFd: pod.netnsFd, ip: localIp, port: target.port, sourceIp: srcIp, mark: inputs.packetMark });
+    upstream = await connectUpstream({ sockets: pod.sockets, ip: localIp, port: target.port, sourceIp: srcIp, mark: inputs.packetMark });
   } catch (err) {
     recordRejected(rec, 'CONNECT', errMessage(err));
     req.reject(503);

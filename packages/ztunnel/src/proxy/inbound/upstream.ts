@@ -2,13 +2,14 @@
 // client's own IP with IP_TRANSPARENT so the app sees the real source (Z:src/proxy/inbound.rs). Without the
 // privilege (or the in-pod policy routing) the spoofed connect fails; then connect from the pod IP instead.
 import type { Socket } from 'node:net';
-import { connectSocketInNetns } from '@mesh/netns';
+import type { NetnsSocketPool } from '@mesh/netns';
 
 export const UPSTREAM_CONNECT_TIMEOUT_MS = 10_000;
 const NO_SPOOF_CODES = new Set(['EPERM', 'EACCES', 'EADDRNOTAVAIL', 'EINVAL', 'ENOPROTOOPT']);
 
 export interface UpstreamTarget {
-  netnsFd: number;
+  /** The pod's sockets (its netns). */
+  sockets: NetnsSocketPool;
   ip: string;
   port: number;
   sourceIp: string;
@@ -20,13 +21,13 @@ export async function connectUpstream(t: UpstreamTarget): Promise<Socket> {
   const base = { host: t.ip, port: t.port, mark: t.mark, timeoutMs: UPSTREAM_CONNECT_TIMEOUT_MS, allowHalfOpen: true };
   let sock: Socket;
   if (t.sourceIp === '' || t.sourceIp === t.ip) {
-    sock = await connectSocketInNetns(t.netnsFd, base);
+    sock = await t.sockets.connectSocket(base);
   } else {
     try {
-      sock = await connectSocketInNetns(t.netnsFd, { ...base, transparent: true, localHost: t.sourceIp });
+      sock = await t.sockets.connectSocket({ ...base, transparent: true, localHost: t.sourceIp });
     } catch (err) {
       if (!NO_SPOOF_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-      sock = await connectSocketInNetns(t.netnsFd, base);
+      sock = await t.sockets.connectSocket(base);
     }
   }
   sock.setNoDelay(true);

@@ -2,7 +2,7 @@
 // destination, decide where it goes, and carry it there (Z:src/proxy/outbound.rs).
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connectSocketInNetns, fdOf, getOriginalDst } from '@mesh/netns';
+import { fdOf, getOriginalDst } from '@mesh/netns';
 import { formatBaggage, formatForwarded, HboneConnectRefusedError, type WorkloadKind } from '@mesh/hbone';
 import { isMeshError } from '@mesh/core';
 import { formatSpiffeId } from '@mesh/identity';
@@ -110,7 +110,7 @@ async function execute(inputs: ProxyInputs, pod: PodContext, client: Socket, sou
   let upstream: Socket;
   try {
     // From inside the pod netns with the mark: source = pod IP, and the in-pod rules let it out unredirected.
-    upstream = await connectSocketInNetns(pod.netnsFd, {
+    upstream = await pod.sockets.connectSocket({
       host: target.ip, port: target.port, mark: inputs.packetMark, allowHalfOpen: true,
     });
   } catch (err) {

@@ -48,7 +48,7 @@ async function passthrough(inputs: ProxyInputs, pod: PodContext, client: Socket)
   }
   let upstream: Socket;
   try {
-    upstream = await connectUpstream({ netnsFd: pod.netnsFd, ip: dstIp, port: orig.port, sourceIp: srcIp, mark: inputs.packetMark });
+    upstream = await connectUpstream({ sockets: pod.sockets, ip: dstIp, port: orig.port, sourceIp: srcIp, mark: inputs.packetMark });
   } catch (err) {
     recordRejected(rec, 'CONNECT', errMessage(err));
     client.resetAndDestroy();
