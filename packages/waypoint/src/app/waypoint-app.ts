@@ -69,7 +69,7 @@ export class WaypointApp {
     this.clusters = new UpstreamClusters((host, subset, port) => this.state?.trafficPolicy(host, subset, port));
     const deps = {
       upstream: this.upstream, agents: this.agents, clusters: this.clusters, logger: this.logger.child({ component: 'proxy' }),
-      isHttp2Port: (host: string, port: number) => this.upstreamHttpVersion(host, port) === 'http2',
+      isHttp2Port: (host: string, port: number, subset?: string) => this.upstreamHttpVersion(host, port, subset) === 'http2',
     };
     this.listener = new WaypointListener({
       secureContext,
@@ -107,13 +107,21 @@ export class WaypointApp {
     return this.ops;
   }
 
-  /** The config's port (protocol, then name) decides; else the WDS Service port's appProtocol; else HTTP/1.1. */
-  upstreamHttpVersion(host: string, port: number): 'http1' | 'http2' {
+  /**
+   * The port's declared protocol (config port protocol, then name; else the WDS Service port's appProtocol),
+   * then DestinationRule/mesh h2UpgradePolicy; HTTP/1.1 when nothing says otherwise.
+   */
+  upstreamHttpVersion(host: string, port: number, subset = ''): 'http1' | 'http2' {
+    const declared = this.declaredHttpVersion(host, port);
+    return this.state === undefined ? (declared ?? 'http1') : this.state.upstreamHttpVersion(host, subset, port, declared);
+  }
+
+  private declaredHttpVersion(host: string, port: number): 'http1' | 'http2' | undefined {
     const p = this.state?.byHost.get(host)?.routes.service.ports.find((sp) => sp.port === port);
     const fromConfig = p === undefined ? undefined : portHttpVersion(p.protocol, p.name);
     if (fromConfig !== undefined) return fromConfig;
     const wds = this.upstream.serviceByHost(host)?.ports.find((sp) => sp.servicePort === port);
-    return (wds === undefined ? undefined : portHttpVersion(wds.protocol, undefined)) ?? 'http1';
+    return wds === undefined ? undefined : portHttpVersion(wds.protocol, undefined);
   }
 
   resolveTarget(host: string, port: number, authority: string): TunnelTarget | undefined {

@@ -1,2 +1,3 @@
 export type * from './types';
 export { compileWaypointState, type WaypointState, type ServiceEntryState } from './state';
+export { chooseHttpVersion, type HttpVersion } from './h2-upgrade';

@@ -1,5 +1,6 @@
 import { compilePolicies, type CompiledPolicies } from '../policy/compile';
 import { compileService, type CompiledService } from '../route/compile';
+import { chooseHttpVersion, type HttpVersion } from './h2-upgrade';
 import type { JwtRule, ServiceRoutes, TrafficPolicy, WaypointConfig } from './types';
 
 export interface ServiceEntryState {
@@ -21,6 +22,8 @@ export interface WaypointState {
   readonly problems: readonly string[];
   /** Most specific DestinationRule policy for host/subset/port, or undefined. */
   trafficPolicy(host: string, subset: string, port: number): TrafficPolicy | undefined;
+  /** Upstream HTTP version for a backend whose port declares `declared`, after h2UpgradePolicy. */
+  upstreamHttpVersion(host: string, subset: string, port: number, declared: HttpVersion | undefined): HttpVersion;
 }
 
 function vipKey(vip: string, port: number): string {
@@ -62,15 +65,16 @@ export function compileWaypointState(config: WaypointConfig): WaypointState {
     const w = wildcards.find((p) => p === '*' || host.endsWith(p.slice(1)));
     return w === undefined ? undefined : policiesByHost.get(w);
   };
+  const trafficPolicy = (host: string, subset: string, port: number): TrafficPolicy | undefined =>
+    listFor(host)?.find((p) => (p.subset === '' || p.subset === subset) && (p.port === 0 || p.port === port));
   return {
     config,
     byHost,
     byVipPort,
     problems,
-    trafficPolicy(host, subset, port) {
-      const list = listFor(host);
-      if (list === undefined) return undefined;
-      return list.find((p) => (p.subset === '' || p.subset === subset) && (p.port === 0 || p.port === port));
+    trafficPolicy,
+    upstreamHttpVersion(host, subset, port, declared) {
+      return chooseHttpVersion(declared, trafficPolicy(host, subset, port)?.connectionPool?.h2UpgradePolicy, config.meshH2UpgradePolicy);
     },
   };
 }
