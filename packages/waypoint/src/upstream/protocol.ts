@@ -1,7 +1,7 @@
 // Which HTTP version the waypoint speaks to a service port, from Istio's protocol selection: the explicit
 // protocol (Service appProtocol, carried as HTTP/HTTP2/GRPC) first, else the port name's prefix
 // ("grpc-api", "http2"). HTTP2 and GRPC ports get h2c upstream (Envoy's http2_protocol_options); everything
-// else HTTP/1.1. (DestinationRule h2UpgradePolicy is not carried in WaypointConfig yet.)
+// else HTTP/1.1 unless DestinationRule/mesh h2UpgradePolicy upgrades it (config/h2-upgrade.ts).
 import { workload } from '@mesh/api';
 
 export type UpstreamHttpVersion = 'http1' | 'http2';
