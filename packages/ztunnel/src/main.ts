@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   }
   const cfg = ztunnelConfig.parse();
   const logger = createLogger({ component: 'ztunnel', level: isLogLevel(cfg.LOG_LEVEL) ? cfg.LOG_LEVEL : 'info' });
-  const zt = ztunnelFromConfig(cfg, logger, () => process.exit(0));
+  // A dead data-path worker leaves a share of every pod's connections unserved: fail loudly, get restarted.
+  const zt = ztunnelFromConfig(cfg, logger, () => process.exit(0), () => process.exit(1));
   onShutdownSignal(() => zt.stop(), { onError: (err) => logger.error({ err }, 'shutdown failed') });
   await zt.app.start();
 }

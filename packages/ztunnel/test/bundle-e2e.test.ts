@@ -7,8 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeFd, connectSocketInNetns, listenInNetns, openNetns, serverFromFd } from '@mesh/netns';
-import { createPods, deletePods, FakeAgent, PREFIX, tmpSock, type Pod } from './fixtures';
+import { closeFd, listenInNetns, openNetns, serverFromFd } from '@mesh/netns';
+import { createPods, deletePods, echoRoundTrip, FakeAgent, PREFIX, tmpSock, type Pod } from './fixtures';
 import { bundle, freePort, IstiodProcess, podManifest, until, ZTUNNEL_BUNDLE } from './processes';
 
 const NODE = 'node-1';
@@ -36,17 +36,7 @@ const ports = { admin: 0, stats: 0, readiness: 0 };
 const nsFds: number[] = [];
 
 function roundTrip(dstIp: string, port: number, payload: string): Promise<string> {
-  return connectSocketInNetns(nsFds[0]!, { host: dstIp, port }).then((s) => new Promise((resolve) => {
-    let got = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      got += d;
-      if (got.length >= payload.length) s.end();
-    });
-    s.on('error', () => undefined);
-    s.on('close', () => resolve(got));
-    s.write(payload);
-  }), () => '');
+  return echoRoundTrip(nsFds[0]!, dstIp, port, payload);
 }
 
 async function metrics(): Promise<string> {

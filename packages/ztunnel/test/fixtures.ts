@@ -9,7 +9,7 @@ import {
   type Authorization, type Workload,
 } from '@mesh/api';
 import { CertificateAuthority, type FetchCertificate } from '@mesh/identity';
-import { openNetns, SeqpacketServer, type SeqpacketSocket } from '@mesh/netns';
+import { connectSocketInNetns, openNetns, SeqpacketServer, type SeqpacketSocket } from '@mesh/netns';
 import { MeshState } from '../src/state/index';
 
 export const PREFIX = `mtest-${process.pid}-zt`;
@@ -164,4 +164,19 @@ function closeQuiet(fd: number): void {
 
 export function tmpSock(name: string): string {
   return path.join(os.tmpdir(), `${PREFIX}-${name}.sock`);
+}
+
+/** An app inside a pod (`netnsFd`): connect, send, read the echo, close; '' when refused or closed early. */
+export function echoRoundTrip(netnsFd: number, dstIp: string, port: number, payload: string, mark?: number): Promise<string> {
+  return connectSocketInNetns(netnsFd, { host: dstIp, port, ...(mark ? { mark } : {}) }).then((s) => new Promise<string>((resolve) => {
+    let got = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      got += d;
+      if (got.length >= payload.length) s.end();
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(got));
+    s.write(payload);
+  }), () => '');
 }

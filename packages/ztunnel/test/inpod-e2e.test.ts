@@ -13,7 +13,7 @@ import { connectSocketInNetns, listenInNetns, openNetns, serverFromFd, closeFd }
 import { meshAuthorizer, meshDecider, meshInboundResolver, ZtunnelApp } from '../src/app/index';
 import { MeshState } from '../src/state/index';
 import {
-  createPods, deletePods, denyPortPolicy, FakeAgent, feedState, PREFIX, podWorkload, serviceOf, strictPolicy, testCa, tmpSock, type Pod,
+  createPods, deletePods, denyPortPolicy, echoRoundTrip, FakeAgent, feedState, PREFIX, podWorkload, serviceOf, strictPolicy, testCa, tmpSock, type Pod,
 } from './fixtures';
 
 const A: Pod = { ns: `${PREFIX}-a`, ip: '10.77.0.2', name: 'client', namespace: 'ns-a', sa: 'sa-a' };
@@ -91,17 +91,7 @@ function halfCloseRoundTrip(dstIp: string, port: number, payload: string, mark?:
 
 /** An app in pod A connecting to dst: goes through A's in-pod redirect unless marked. */
 function roundTrip(dstIp: string, port: number, payload: string, mark?: number): Promise<string> {
-  return connectSocketInNetns(openNetnsCached(A), { host: dstIp, port, ...(mark ? { mark } : {}) }).then((s) => new Promise((resolve) => {
-    let got = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      got += d;
-      if (got.length >= payload.length) s.end();
-    });
-    s.on('error', () => undefined);
-    s.on('close', () => resolve(got));
-    s.write(payload);
-  }), () => '');
+  return echoRoundTrip(openNetnsCached(A), dstIp, port, payload, mark);
 }
 
 async function metricsOf(app: ZtunnelApp): Promise<string> {

@@ -2,11 +2,13 @@
 // :15000 admin on localhost, :15020 Prometheus, :15021 readiness.
 import {
   getLogLevel, isLogLevel, renderMetrics, sendJson, sendText, setLogLevel, startHttpServer,
-  type Logger, type Registry, type RunningHttpServer,
+  type Logger, type LogLevel, type Registry, type RunningHttpServer,
 } from '@mesh/core';
 
 export interface AdminHooks {
   configDump(): unknown;
+  /** After POST /logging changed the level (data-path workers follow it). */
+  logLevelChanged?(level: LogLevel): void;
   /** Graceful drain then exit. */
   quit(): void;
   /** Names of readiness conditions not yet met; empty = ready. */
@@ -40,7 +42,7 @@ export async function startOpsServers(
     ...eps.admin,
     logger,
     routes: [
-      { path: '/config_dump', handler: ({ res }) => sendJson(res, 200, hooks.configDump()) },
+      { path: '/config_dump', handler: async ({ res }) => sendJson(res, 200, await hooks.configDump()) },
       {
         path: '/logging',
         methods: ['GET', 'POST'],
@@ -49,6 +51,7 @@ export async function startOpsServers(
           if (req.method === 'POST' && level !== null) {
             if (!isLogLevel(level)) return sendText(res, 400, `invalid level ${level}\n`);
             setLogLevel(rootLogger, level);
+            hooks.logLevelChanged?.(level);
           }
           sendText(res, 200, `current log level is ${getLogLevel(rootLogger)}\n`);
         },

@@ -2,6 +2,9 @@
 import { bool, defineConfig, duration, int, str, type ConfigValues } from '@mesh/core';
 
 const ISTIOD = 'https://istiod.istio-system.svc:15012';
+/** Istio defaults to 2 tokio workers; see docs/architecture.md "ztunnel on more than one core" for ours. */
+export const DEFAULT_WORKER_THREADS = 1;
+export const MAX_WORKER_THREADS = 64;
 
 export const ztunnelConfig = defineConfig({
   XDS_ADDRESS: str(ISTIOD, 'istiod xDS endpoint: https://host:port or host:port'),
@@ -20,7 +23,8 @@ export const ztunnelConfig = defineConfig({
   INSTANCE_IP: str('127.0.0.1', 'This ztunnel pod\'s IP (xDS node id)'),
   INPOD_UDS: str('/var/run/ztunnel/ztunnel.sock', 'ZDS socket of the istio-cni node agent'),
   PACKET_MARK: int(1337, 'SO_MARK on every socket ztunnel opens in a pod', { min: 0, max: 0xffffffff }),
-  INPOD_PORT_REUSE: bool(true, 'SO_REUSEPORT on pod listeners (upgrade overlap)'),
+  INPOD_PORT_REUSE: bool(true, 'SO_REUSEPORT on pod listeners (upgrade overlap; required for ZTUNNEL_WORKER_THREADS > 1)'),
+  ZTUNNEL_WORKER_THREADS: int(DEFAULT_WORKER_THREADS, 'Data-path event loops: 1 = on the main thread; N > 1 = N worker threads sharing each pod port via SO_REUSEPORT (about 10 MB RSS each)', { min: 1, max: MAX_WORKER_THREADS }),
   IPV6_ENABLED: bool(true, 'Bind pod listeners on [::] (else 0.0.0.0)'),
   SECRET_TTL: duration('24h', 'Requested workload certificate lifetime', { unit: 'ms' }),
   CONNECTION_TERMINATION_DEADLINE: duration('5s', 'How long SIGTERM waits for connections to finish', { unit: 'ms' }),

@@ -7,7 +7,8 @@ import { createCaClient } from '@mesh/identity';
 import { MeshState } from '../state/index';
 import { grpcTarget, type ZtunnelConfig } from './config';
 import { meshAuthorizer, meshDecider, meshInboundResolver } from './decisions';
-import { RootCertUnreadableError } from './errors';
+import { RootCertUnreadableError, WorkerThreadsNeedPortReuseError } from './errors';
+import { StateFanout } from '../worker/index';
 import { createXdsClient } from './xds';
 import { ZtunnelApp } from './ztunnel-app';
 
@@ -18,9 +19,13 @@ export interface ConfiguredZtunnel {
   stop(): Promise<void>;
 }
 
-export function ztunnelFromConfig(cfg: ZtunnelConfig, logger: Logger, onExit?: () => void): ConfiguredZtunnel {
+/** `onFatal`: a data-path worker died (multi-worker mode); main.ts exits non-zero. */
+export function ztunnelFromConfig(cfg: ZtunnelConfig, logger: Logger, onExit?: () => void, onFatal?: (err: Error) => void): ConfiguredZtunnel {
   const rootPem = readPem(cfg.ROOT_CERT, 'ROOT_CERT');
   const state = new MeshState();
+  const workerCount = cfg.ZTUNNEL_WORKER_THREADS;
+  if (workerCount > 1 && !cfg.INPOD_PORT_REUSE) throw new WorkerThreadsNeedPortReuseError({ workers: workerCount });
+  const fanout = workerCount > 1 ? new StateFanout(state) : undefined;
   const xdsTarget = grpcTarget(cfg.XDS_ADDRESS, cfg.XDS_SERVER_NAME);
   const caTarget = grpcTarget(cfg.CA_ADDRESS, cfg.CA_SERVER_NAME);
   // Z:src/identity/caclient.rs: ztunnel impersonates each pod's identity (ImpersonatedIdentity).
@@ -33,7 +38,7 @@ export function ztunnelFromConfig(cfg: ZtunnelConfig, logger: Logger, onExit?: (
     rootCertPem: cfg.XDS_ROOT_CA ? readPem(cfg.XDS_ROOT_CA, 'XDS_ROOT_CA') : rootPem, tokenFile: cfg.TOKEN_FILE,
     clusterId: cfg.ISTIO_META_CLUSTER_ID, instanceIp: cfg.INSTANCE_IP, podName: cfg.POD_NAME, podNamespace: cfg.POD_NAMESPACE,
     nodeName: cfg.NODE_NAME, logger: logger.child({ component: 'xds' }),
-  }, state);
+  }, fanout ?? state);
   const app = new ZtunnelApp({
     state, xds, logger,
     decide: meshDecider(state),
@@ -50,6 +55,7 @@ export function ztunnelFromConfig(cfg: ZtunnelConfig, logger: Logger, onExit?: (
     },
     dumpState: () => dumpState(state),
     ...(onExit ? { onExit } : {}),
+    ...(fanout ? { workers: { count: workerCount, fanout, ...(onFatal ? { onFatal } : {}) } } : {}),
   });
   return {
     app, state,

@@ -1,10 +1,10 @@
 export { ZtunnelApp } from './ztunnel-app';
-export type { AppState, ZtunnelAppOptions } from './ztunnel-app';
-export { ztunnelConfig, grpcTarget } from './config';
+export type { AppState, WorkersOption, ZtunnelAppOptions } from './ztunnel-app';
+export { ztunnelConfig, grpcTarget, DEFAULT_WORKER_THREADS } from './config';
 export type { ZtunnelConfig } from './config';
 export { createXdsClient, nodeId } from './xds';
 export { meshAuthorizer, meshDecider, meshInboundResolver } from './decisions';
 export type { MeshDeciderOptions } from './decisions';
 export { ztunnelFromConfig, dumpState } from './from-config';
 export type { ConfiguredZtunnel } from './from-config';
-export { RootCertUnreadableError } from './errors';
+export { RootCertUnreadableError, WorkerThreadsNeedPortReuseError } from './errors';

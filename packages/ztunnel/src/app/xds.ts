@@ -9,9 +9,10 @@ import {
   type XdsUpdate,
 } from '@mesh/xds-client';
 
+/** Where accepted xDS state goes; a returned promise delays the ACK until it settles (multi-worker fan-out). */
 export interface XdsStateSink {
-  applyAddresses(updates: readonly { name: string; resource: Address }[], removed: readonly string[]): void;
-  applyAuthorizations(updates: readonly { name: string; resource: Authorization }[], removed: readonly string[]): void;
+  applyAddresses(updates: readonly { name: string; resource: Address }[], removed: readonly string[]): void | Promise<void>;
+  applyAuthorizations(updates: readonly { name: string; resource: Authorization }[], removed: readonly string[]): void | Promise<void>;
 }
 
 /** Connection (root cert, server name, token file, clusterid, `insecure` for tests) and pod identity, plus: */

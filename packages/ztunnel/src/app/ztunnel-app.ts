@@ -1,7 +1,7 @@
 // Wires ztunnel together (Z:src/app.rs): state, certificates, in-pod ZDS, per-pod proxies, ops endpoints.
 // Everything the process reads from outside (xDS, CA, ZDS socket) comes in through options, so tests run
 // whole ztunnels in-process with a fed state and a test CA.
-import { createLogger, createMetricsRegistry, Drain, type Logger, type Registry } from '@mesh/core';
+import { createLogger, createMetricsRegistry, Drain, getLogLevel, isLogLevel, type DrainResult, type Logger, type LogLevel, type Registry } from '@mesh/core';
 import { CertificateManager, formatSpiffeId, type FetchCertificate, type Identity } from '@mesh/identity';
 import type { DeltaXdsClient } from '@mesh/xds-client';
 import type { Workload } from '@mesh/api';
@@ -12,6 +12,7 @@ import {
   ManagedCredentials, PodProxy, workloadIdentity, DEFAULT_POD_PORTS,
   type Authorizer, type InboundResolver, type OutboundDecider, type PodInfo, type PodListenerPorts, type ProxyInputs, type ProxyState,
 } from '../proxy/index';
+import { WorkerPool, type StateFanout, type WorkerStats } from '../worker/index';
 
 export interface AppState extends ProxyState {
   workloadsOnNode?(node: string): Workload[];
@@ -41,6 +42,18 @@ export interface ZtunnelAppOptions {
   xds?: DeltaXdsClient;
   /** Called after /quitquitquit or stop() finished draining (main.ts exits the process). */
   onExit?: () => void;
+  /** Run the data path on worker threads instead of this event loop (ZTUNNEL_WORKER_THREADS >= 2). */
+  workers?: WorkersOption;
+}
+
+export interface WorkersOption {
+  count: number;
+  /** The xDS sink whose deltas every worker applies (the decide/authorize options serve only count 1). */
+  fanout: StateFanout;
+  /** Worker bundle; default dist/ztunnel-worker.mjs beside the running bundle. */
+  script?: string;
+  /** A worker died; default: exit the process with status 1. */
+  onFatal?: (err: Error) => void;
 }
 
 export class ZtunnelApp {
@@ -57,6 +70,7 @@ export class ZtunnelApp {
   private readonly certErrors = new Map<string, string>();
   private unsubscribe: (() => void) | undefined;
   private stopping: Promise<void> | undefined;
+  private pool: WorkerPool | undefined;
 
   constructor(private readonly opts: ZtunnelAppOptions) {
     this.logger = opts.logger ?? createLogger({ component: 'ztunnel' });
@@ -89,7 +103,7 @@ export class ZtunnelApp {
     this.workloads = new WorkloadManager(
       (info: PodInfo, fd: number) => {
         this.certs.prefetch(this.podIdentity(info));
-        return PodProxy.start(inputs, info, fd, ports);
+        return this.pool ? this.pool.startPod(info, fd) : PodProxy.start(inputs, info, fd, ports);
       },
       this.logger.child({ component: 'inpod' }),
       (n) => this.metrics.activePods.set(n),
@@ -97,7 +111,7 @@ export class ZtunnelApp {
     this.zds = new ZdsClient({ path: opts.zdsPath, handler: this.workloads, logger: this.logger.child({ component: 'zds' }) });
     this.zds.on('connected', () => this.metrics.zdsConnected.set(1));
     this.zds.on('disconnected', () => this.metrics.zdsConnected.set(0));
-    this.drain.onForce(() => this.workloads.closeAll());
+    this.drain.onForce(() => void this.workloads.closeAll());
   }
 
   get zdsConnected(): boolean {
@@ -108,11 +122,19 @@ export class ZtunnelApp {
     return this.ops;
   }
 
+  /** The data-path workers (multi-worker mode), once started. */
+  get workerPool(): WorkerPool | undefined {
+    return this.pool;
+  }
+
   async start(): Promise<void> {
+    // Workers first: pods arrive over ZDS only after they can take them, and they start from the state so far.
+    if (this.opts.workers) this.pool = await this.startWorkers(this.opts.workers);
     this.ops = await startOpsServers(this.opts.endpoints, this.registry, this.logger, {
-      configDump: () => this.configDump(),
+      configDump: () => this.configDumpWithWorkers(),
       quit: () => void this.stop().then(() => this.opts.onExit?.()),
       notReady: () => this.notReady(),
+      logLevelChanged: (level: LogLevel) => this.pool?.setLogLevel(level),
     });
     const xds = this.opts.xds;
     if (xds) {
@@ -153,15 +175,23 @@ export class ZtunnelApp {
       this.logger.info('draining');
       this.zds.stop();
       this.workloads.stopAccepting();
-      const result = await this.drain.start(this.opts.drainDeadlineMs ?? 5_000);
+      const result = await this.drainDataPath(this.opts.drainDeadlineMs ?? 5_000);
       if (result.forced) this.logger.warn({ remaining: result.remaining }, 'drain deadline passed; closed remaining connections');
-      this.workloads.closeAll();
+      await this.workloads.closeAll();
+      await this.pool?.stop();
       this.unsubscribe?.();
       this.opts.xds?.close();
       this.certs.close();
       await this.ops?.close();
     })();
     return this.stopping;
+  }
+
+  /** /config_dump: configDump() plus, with workers, each worker's connection counters and state size. */
+  async configDumpWithWorkers(): Promise<Record<string, unknown>> {
+    const workers: WorkerStats[] | undefined = this.pool ? await this.pool.stats() : undefined;
+    const dump = this.configDump();
+    return workers ? { ...dump, workers } : dump;
   }
 
   configDump(): Record<string, unknown> {
@@ -189,6 +219,28 @@ export class ZtunnelApp {
     };
   }
 
+  private async startWorkers(w: WorkersOption): Promise<WorkerPool> {
+    const o = this.opts;
+    const pool = await WorkerPool.start({
+      count: w.count,
+      settings: {
+        network: o.network ?? '', trustDomain: o.trustDomain, packetMark: o.packetMark ?? 1337, portReuse: o.portReuse ?? true,
+        ipv6Enabled: o.ipv6Enabled ?? true, podPorts: o.podPorts ?? DEFAULT_POD_PORTS, logLevel: workerLogLevel(getLogLevel(this.logger)),
+      },
+      fanout: w.fanout, certs: this.certs, metrics: this.metrics, logger: this.logger,
+      onFatal: w.onFatal ?? (() => process.exit(1)),
+      ...(w.script ? { script: w.script } : {}),
+    });
+    this.logger.info({ workers: w.count }, 'data path runs on worker threads');
+    return pool;
+  }
+
+  private async drainDataPath(deadlineMs: number): Promise<DrainResult> {
+    const [local, workers] = await Promise.all([this.drain.start(deadlineMs), this.pool?.drain(deadlineMs)]);
+    if (workers === undefined) return local;
+    return { forced: local.forced || workers.forced, remaining: local.remaining + workers.remaining };
+  }
+
   /** ztunnel's CertDump states: Initializing while the first fetch is pending, Unavailable after a failure. */
   private certStateWithoutCert(uri: string): string {
     const err = this.certErrors.get(uri);
@@ -208,6 +260,10 @@ export class ZtunnelApp {
   private podIdentity(info: PodInfo): Identity {
     return { trustDomain: this.opts.trustDomain, namespace: info.namespace, serviceAccount: info.serviceAccount || 'default' };
   }
+}
+
+function workerLogLevel(level: string): LogLevel {
+  return isLogLevel(level) ? level : 'info';
 }
 
 function pemInfo(pem: string): { pem: string } {

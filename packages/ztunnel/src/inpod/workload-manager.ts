@@ -6,7 +6,8 @@ import type { PodInfo } from '../proxy/index';
 import type { ZdsHandler } from './zds-client';
 
 export interface PodHandle {
-  close(): void;
+  /** Settles when the pod's listeners and connections are gone (in every worker, in multi-worker mode). */
+  close(): void | Promise<void>;
   stopAccepting(): void;
   readonly connectionCount: number;
 }
@@ -58,7 +59,7 @@ export class WorkloadManager implements ZdsHandler {
     }
     if (existing) {
       this.pods.delete(info.uid);
-      existing.pod.close();
+      await existing.pod.close();
     }
     const pod = await this.startPod(info, netnsFd);
     this.pods.set(info.uid, { info, pod, inode });
@@ -81,8 +82,8 @@ export class WorkloadManager implements ZdsHandler {
     const entry = this.pods.get(uid);
     if (!entry) return;
     this.pods.delete(uid);
-    entry.pod.close();
     this.onChange(this.pods.size);
+    await entry.pod.close();
   }
 
   /** Pods as /config_dump's workloadState shows them. */
@@ -98,12 +99,11 @@ export class WorkloadManager implements ZdsHandler {
     for (const e of this.pods.values()) e.pod.stopAccepting();
   }
 
-  closeAll(): void {
-    for (const uid of [...this.pods.keys()]) {
-      const e = this.pods.get(uid)!;
-      this.pods.delete(uid);
-      e.pod.close();
-    }
+  async closeAll(): Promise<void> {
+    const closing: (void | Promise<void>)[] = [];
+    for (const e of this.pods.values()) closing.push(e.pod.close());
+    this.pods.clear();
     this.onChange(0);
+    await Promise.all(closing);
   }
 }

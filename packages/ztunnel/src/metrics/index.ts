@@ -1,4 +1,5 @@
 export { ProxyMetrics } from './proxy-metrics';
+export type { Tally } from './proxy-metrics';
 export {
   buildTcpLabels,
   TcpLabelCache,

@@ -34,4 +34,27 @@ describe('ProxyMetrics', () => {
     expect(series(text, 'istio_tcp_connections_opened_total')).toHaveLength(2);
     expect(series(text, 'istio_tcp_connections_closed_total')).toHaveLength(2);
   });
+
+  it('merges tallies taken in a worker into the main registry before each read, one pull per read', async () => {
+    const worker = new ProxyMetrics(new Registry());
+    const main = new ProxyMetrics(new Registry());
+    let pulls = 0;
+    main.setRemoteSource(async () => {
+      pulls++;
+      main.addTallies(structuredClone(worker.takeTallies()));
+    });
+    const ok = worker.labels({ reporter: 'destination', sourceWorkload: src, destinationWorkload: dst, securityPolicy: 'mutual_tls' });
+    worker.connectionOpened(ok);
+    worker.connectionClosed(ok, 5, 9);
+    worker.connectionRejected(worker.labels({ reporter: 'destination', sourceWorkload: src, destinationWorkload: dst, securityPolicy: 'mutual_tls', responseFlags: 'DENY' }));
+    expect(worker.connectionsOpened).toBe(2);
+    let text = await main.registry.metrics();
+    expect(pulls).toBe(1);
+    expect(series(text, 'istio_tcp_connections_opened_total')).toHaveLength(2);
+    expect(series(text, 'istio_tcp_sent_bytes_total')).toEqual([expect.stringMatching(/ 9$/)]);
+    worker.connectionClosed(ok, 1, 1);
+    text = await main.registry.metrics();
+    expect(series(text, 'istio_tcp_sent_bytes_total')).toEqual([expect.stringMatching(/ 10$/)]);
+    expect(worker.takeTallies()).toEqual([]);
+  });
 });

@@ -19,10 +19,15 @@ export class ProxyMetrics {
   private readonly labelCache = new TcpLabelCache();
   /** Counts not yet handed to prom-client, keyed by the (cached, frozen) label object. */
   private pending = new Map<TcpLabels, PendingCounts>();
+  /** Connections accepted by this proxy (opened or rejected), for the per-worker view in /config_dump. */
+  private opens = 0;
+  /** Data-path workers' tallies, pulled into this registry before each read (multi-worker mode). */
+  private remote: (() => Promise<void>) | undefined;
+  private remoteInFlight: Promise<void> | undefined;
 
   constructor(readonly registry: Registry) {
     const labelNames = [...TCP_LABEL_NAMES];
-    const collect = (): void => this.flush();
+    const collect = (): void | Promise<void> => this.collect();
     const counter = (name: string, help: string): Counter<string> =>
       new Counter({ name, help, labelNames, registers: [registry], collect });
     this.opened = counter('istio_tcp_connections_opened_total', 'The total number of TCP connections opened');
@@ -39,7 +44,20 @@ export class ProxyMetrics {
     return this.labelCache.labels(input);
   }
 
+  get connectionsOpened(): number {
+    return this.opens;
+  }
+
+  /**
+   * Multi-worker mode: `pull` fetches the workers' tallies (addTallies) and runs before every registry read,
+   * once per read even though five counters collect.
+   */
+  setRemoteSource(pull: () => Promise<void>): void {
+    this.remote = pull;
+  }
+
   connectionOpened(labels: TcpLabels): void {
+    this.opens++;
     this.counts(labels).opened++;
   }
 
@@ -53,10 +71,30 @@ export class ProxyMetrics {
 
   /** A connection refused before it was ever open (DENY, CONNECT failures): counted opened+closed, as ztunnel. */
   connectionRejected(labels: TcpLabels): void {
+    this.opens++;
     const c = this.counts(labels);
     c.opened++;
     c.closed++;
     c.failed++;
+  }
+
+  /** Hands over and forgets the tallies not yet flushed (a worker answering the main thread's pull). */
+  takeTallies(): Tally[] {
+    const out: Tally[] = [];
+    for (const [labels, c] of this.pending) out.push({ labels, ...c });
+    this.pending = new Map();
+    return out;
+  }
+
+  /** Adds tallies taken in another thread; the label objects arrive as structured clones. */
+  addTallies(tallies: readonly Tally[]): void {
+    for (const t of tallies) {
+      if (t.opened > 0) this.opened.inc(t.labels, t.opened);
+      if (t.closed > 0) this.closed.inc(t.labels, t.closed);
+      if (t.received > 0) this.receivedBytes.inc(t.labels, t.received);
+      if (t.sent > 0) this.sentBytes.inc(t.labels, t.sent);
+      if (t.failed > 0) this.failed.inc(t.labels, t.failed);
+    }
   }
 
   /** Hands the tallies to the prom-client counters (runs before every registry read). */
@@ -73,6 +111,14 @@ export class ProxyMetrics {
     }
   }
 
+  private collect(): void | Promise<void> {
+    if (this.remote === undefined) return this.flush();
+    this.remoteInFlight ??= this.remote().finally(() => {
+      this.remoteInFlight = undefined;
+    });
+    return this.remoteInFlight.then(() => this.flush());
+  }
+
   private counts(labels: TcpLabels): PendingCounts {
     let c = this.pending.get(labels);
     if (c === undefined) {
@@ -84,6 +130,11 @@ export class ProxyMetrics {
     }
     return c;
   }
+}
+
+/** One label set's counts, as moved between threads. */
+export interface Tally extends PendingCounts {
+  labels: TcpLabels;
 }
 
 interface PendingCounts {
