@@ -22,8 +22,9 @@ describe('compileWaypointConfig: GAMMA HTTPRoute/GRPCRoute (shop fixture)', () =
   });
 
   it('orders routes by Gateway API precedence: exact, longest prefix, method/headers, then age', () => {
-    // Exact paths first (route age, then rule order); at equal prefix length a method match wins.
-    expect(c.routes.map((r) => r.name)).toEqual(['shop/cart-a/0.0', 'shop/cart-a/1', 'shop/cart-a/2', 'shop/cart-a/0.1', 'shop/cart-b/0:8080', 'shop/cart-b/1:8080']);
+    // Exact paths first, the longest first (Istio sortHTTPRoutes: /elsewhere, /healthz, /old); at equal
+    // prefix length a method match wins.
+    expect(c.routes.map((r) => r.name)).toEqual(['shop/cart-a/2', 'shop/cart-a/0.0', 'shop/cart-a/1', 'shop/cart-a/0.1', 'shop/cart-b/0:8080', 'shop/cart-b/1:8080']);
   });
 
   it('translates matches: segment prefix, headers, method, parentRef port', () => {
@@ -42,7 +43,8 @@ describe('compileWaypointConfig: GAMMA HTTPRoute/GRPCRoute (shop fixture)', () =
     ]);
     expect(b.backends[1]!.requestHeaders?.set).toEqual({ 'x-backend': 'v1' });
     expect(b.timeoutMs).toBe(2000);
-    expect(b.retries).toMatchObject({ attempts: 4, perTryTimeoutMs: 500, retryOn: ['retriable-status-codes'], retriableStatusCodes: [502, 503] });
+    // A retry stanza also retries connection errors (Gateway API SHOULD, Istio's conversion).
+    expect(b.retries).toMatchObject({ attempts: 4, perTryTimeoutMs: 500, retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'], retriableStatusCodes: [502, 503] });
     expect(b.source).toMatchObject({ kind: 'HTTPRoute', namespace: 'shop', name: 'cart-b', index: 0 });
   });
 
@@ -73,6 +75,38 @@ describe('compileWaypointConfig: GAMMA HTTPRoute/GRPCRoute (shop fixture)', () =
     expect(paths).toContainEqual({ case: 'regex', value: '/shop\\..*/[^/]+' });
     expect(g.routes[0]!.matches[0]!.path?.kind).toEqual({ case: 'exact', value: '/shop.Cart/Get' });
     expect(g.routes[0]!.backends[0]).toMatchObject({ hostname: 'cart-grpc.shop.svc.cluster.local', port: 9090, weight: 1 });
+  });
+});
+
+describe('compileWaypointConfig: HTTPRoute timeouts, retries and precedence as Istio converts them', () => {
+  const base = loadFixture('gamma.yaml', [cart]);
+  const routeB = base.httpRoutes!.find((r) => r.metadata.name === 'cart-b')!;
+  const compileRule = (rule: object) => {
+    const r = structuredClone(routeB);
+    r.spec.rules = [rule as never];
+    return compileWaypointConfig({ ...base, httpRoutes: [r], grpcRoutes: [] }).config.services[0]!.routes[0]!;
+  };
+  const backendRefs = [{ name: 'cart', port: 8080 }];
+
+  it('backendRequest without a retry stanza is the route timeout, and the default retry policy stays', () => {
+    const r = compileRule({ backendRefs, timeouts: { request: '5s', backendRequest: '1s' } });
+    expect(r.timeoutMs).toBe(1000);
+    expect(r.retries).toMatchObject({ attempts: 2, perTryTimeoutMs: 0, retriableStatusCodes: [503] });
+  });
+
+  it('a retry stanza without codes retries connection errors only; attempts 0 disables retries', () => {
+    expect(compileRule({ backendRefs, retry: { attempts: 3 } }).retries).toMatchObject({ attempts: 3, retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'cancelled'], retriableStatusCodes: [] });
+    expect(compileRule({ backendRefs, retry: { attempts: 0, codes: [503] } }).retries).toMatchObject({ attempts: 0, retryOn: [] });
+  });
+
+  it('orders prefix matches before regex matches', () => {
+    const r = structuredClone(routeB);
+    r.spec.rules = [
+      { matches: [{ path: { type: 'RegularExpression', value: '/api/.*' } }], backendRefs },
+      { matches: [{ path: { type: 'PathPrefix', value: '/a' } }], backendRefs },
+    ] as never;
+    const routes = compileWaypointConfig({ ...base, httpRoutes: [r], grpcRoutes: [] }).config.services[0]!.routes;
+    expect(routes.map((x) => x.matches[0]!.path?.kind.case)).toEqual(['segmentPrefix', 'regex']);
   });
 });
 

@@ -170,6 +170,20 @@ interface RuleLike {
   readonly retry?: { codes?: number[]; attempts?: number; backoff?: string };
 }
 
+/**
+ * Istio's HTTPRoute retry conversion: the connection errors Gateway API says to retry ("Implementations SHOULD
+ * retry on connection errors ... if a retry stanza is configured") plus the listed codes, 2 attempts by
+ * default; the codes replace the default retriable 503 (I:pilot/pkg/config/kube/gateway/conversion.go,
+ * route/retry ConvertPolicy).
+ */
+function gatewayRetry(retry: NonNullable<RuleLike['retry']>): NonNullable<RouteInit['retries']> {
+  const attempts = retry.attempts ?? 2;
+  const codes = retry.codes ?? [];
+  const retryOn = attempts === 0 ? [] : ISTIO_DEFAULT_RETRY_ON.filter((c) => c !== 'retriable-status-codes');
+  if (attempts > 0 && codes.length > 0) retryOn.push('retriable-status-codes');
+  return { attempts, perTryTimeoutMs: 0, retryOn, retriableStatusCodes: attempts > 0 ? codes : [] };
+}
+
 /** One compiled route per (rule, match), as Istio splits them before ordering. */
 function compileRule(route: AnyRoute, rule: RuleLike, ruleIndex: number, ports: number[], ctx: CompileContext): RouteInit[] {
   const ns = nsOf(route);
@@ -181,16 +195,15 @@ function compileRule(route: AnyRoute, rule: RuleLike, ruleIndex: number, ports: 
     retries: istioDefaultRetry(),
   };
   for (const f of rule.filters) applyFilter(f as HTTPRouteFilter, base, route, ctx);
-  const perTry = durationMs(rule.timeouts?.backendRequest, warn, 'timeouts.backendRequest');
-  if (rule.retry !== undefined || perTry > 0) {
-    if (rule.retry?.backoff !== undefined) ctx.warn(route, 'UNSUPPORTED_FIELD', `rules[${ruleIndex}]: retry.backoff is not supported; ignored`);
-    const codes = rule.retry?.codes ?? [];
-    base.retries = {
-      attempts: rule.retry?.attempts ?? 2,
-      perTryTimeoutMs: perTry,
-      retryOn: codes.length > 0 ? ['retriable-status-codes'] : [...ISTIO_DEFAULT_RETRY_ON],
-      retriableStatusCodes: codes.length > 0 ? codes : [503],
-    };
+  if (rule.retry !== undefined) {
+    if (rule.retry.backoff !== undefined) ctx.warn(route, 'UNSUPPORTED_FIELD', `rules[${ruleIndex}]: retry.backoff is not supported; ignored`);
+    base.retries = gatewayRetry(rule.retry);
+  }
+  // Istio: backendRequest is the per-try timeout under a retry stanza, else it becomes the route timeout.
+  const backendRequestMs = durationMs(rule.timeouts?.backendRequest, warn, 'timeouts.backendRequest');
+  if (backendRequestMs > 0) {
+    if (rule.retry !== undefined) base.retries = { ...base.retries, perTryTimeoutMs: backendRequestMs };
+    else base.timeoutMs = backendRequestMs;
   }
   // Gateway API: a rule with no usable backend (and no redirect) answers 500.
   if ((base.backends as unknown[]).length === 0 && base.redirect === undefined) base.directResponse = { status: 500, body: '' };
@@ -218,19 +231,20 @@ export function compileGrpcRouteRules(route: GRPCRoute, ports: number[], ctx: Co
   );
 }
 
+/** Istio's getURIRank/getURILength: exact, then prefix, then regex; the longer value first within a kind. */
 function pathRank(m: RouteMatchInit): [number, number] {
   const k = m.path?.kind;
-  if (k?.case === 'exact') return [0, 0];
-  if (k?.case === 'regex') return [1, 0];
-  if (k?.case === 'prefix' || k?.case === 'segmentPrefix') return [2, k.value.length];
+  if (k?.case === 'exact') return [0, k.value.length];
+  if (k?.case === 'prefix' || k?.case === 'segmentPrefix') return [1, k.value.length];
+  if (k?.case === 'regex') return [2, k.value.length];
   return [3, 0];
 }
 
 /**
- * Gateway API route precedence across all attached routes: exact path, then longest prefix, then
- * method, then most header matches, then most query matches; ties go to the oldest route, then
- * "<namespace>/<name>", then rule/match order. Regex paths sit between exact and prefix
- * (implementation-specific in the spec).
+ * Gateway API route precedence across all attached routes, as Istio's sortHTTPRoutes: exact path, then
+ * prefix, then regex (implementation-specific in the spec), the longer path first within a kind; then a
+ * method match, then most header matches, then most query matches; ties go to the oldest route, then
+ * "<namespace>/<name>", then rule/match order (I:pilot/pkg/config/kube/gateway/conversion.go).
  */
 export function sortGatewayRoutes(entries: { route: AnyRoute; compiled: RouteInit; order: number }[]): RouteInit[] {
   const key = (e: (typeof entries)[number]) => {
@@ -242,7 +256,7 @@ export function sortGatewayRoutes(entries: { route: AnyRoute; compiled: RouteIni
     .sort((a, b) => {
       const ka = key(a);
       const kb = key(b);
-      return ka.kind - kb.kind || (ka.kind === 2 ? kb.len - ka.len : 0) || ka.method - kb.method || kb.headers - ka.headers || kb.query - ka.query || byAge(a.route, b.route) || a.order - b.order;
+      return ka.kind - kb.kind || kb.len - ka.len || ka.method - kb.method || kb.headers - ka.headers || kb.query - ka.query || byAge(a.route, b.route) || a.order - b.order;
     })
     .map((e) => e.compiled);
 }
