@@ -59,16 +59,22 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(tmp, 'token'), 'zt-token\n');
   istiod = new IstiodProcess(tmp, await freePort());
   await istiod.start();
-  agent = new FakeAgent(tmpSock('bundle'));
+}, 60_000);
+
+/** The bundled ztunnel as a process with `workers` data-path event loops, ready and holding pods A and B. */
+async function startZtunnel(workers: number): Promise<void> {
+  agent = new FakeAgent(tmpSock(`bundle-${workers}`));
   for (const k of ['admin', 'stats', 'readiness'] as const) ports[k] = await freePort();
-  const addr = `127.0.0.1:${istiod.grpcPort}`;
+  const cp = istiod!;
+  const addr = `127.0.0.1:${cp.grpcPort}`;
   ztunnel = spawn(process.execPath, [ZTUNNEL_BUNDLE], {
     env: {
       PATH: process.env.PATH ?? '',
-      XDS_ADDRESS: addr, CA_ADDRESS: addr, ROOT_CERT: istiod.rootCertPath, TOKEN_FILE: path.join(tmp, 'token'),
+      XDS_ADDRESS: addr, CA_ADDRESS: addr, ROOT_CERT: cp.rootCertPath, TOKEN_FILE: path.join(tmp, 'token'),
       NODE_NAME: NODE, POD_NAME: `ztunnel-${NODE}`, INPOD_UDS: agent.path, IPV6_ENABLED: 'false',
       ADMIN_ADDR: '127.0.0.1', ADMIN_PORT: String(ports.admin), STATS_ADDR: '127.0.0.1', STATS_PORT: String(ports.stats),
       READINESS_ADDR: '127.0.0.1', READINESS_PORT: String(ports.readiness), LOG_LEVEL: 'warn',
+      ZTUNNEL_WORKER_THREADS: String(workers),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -83,9 +89,9 @@ beforeAll(async () => {
   });
   expect(await agent.addPod(A, 'uid-a')).toBe('');
   expect(await agent.addPod(B, 'uid-b')).toBe('');
-}, 60_000);
+}
 
-afterAll(async () => {
+async function stopZtunnel(): Promise<void> {
   if (ztunnel && ztunnel.exitCode === null) {
     const exited = new Promise((r) => ztunnel!.once('exit', r));
     ztunnel.kill('SIGTERM');
@@ -93,6 +99,10 @@ afterAll(async () => {
     ztunnel.kill('SIGKILL');
   }
   agent?.close();
+}
+
+afterAll(async () => {
+  await stopZtunnel();
   echo?.close();
   await istiod?.kill();
   for (const fd of nsFds) closeFd(fd);
@@ -100,7 +110,10 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 }, 20_000);
 
-describe('bundled ztunnel process, configured by istiod', () => {
+describe.each([1, 2])('bundled ztunnel process, configured by istiod, ZTUNNEL_WORKER_THREADS=%i', (workers) => {
+  beforeAll(() => startZtunnel(workers), 60_000);
+  afterAll(() => stopZtunnel(), 20_000);
+
   it('carries pod A -> pod B over HBONE with certificates from istiod', async () => {
     const payload = 'bundled hbone '.repeat(40);
     expect(await roundTrip(B.ip, ECHO_PORT, payload)).toBe(payload);
@@ -120,5 +133,16 @@ describe('bundled ztunnel process, configured by istiod', () => {
   it('closes a connection to a Service without endpoints and counts it failed', async () => {
     expect(await roundTrip('10.96.77.20', 80, 'x')).toBe('');
     expect(await metrics()).toMatch(/istio_tcp_connections_failed_total\{reporter="source"[^}]*destination_service="empty\.e2e\.svc\.cluster\.local"[^}]*response_flags="CONNECT"[^}]*\} 1/);
+  });
+
+  it.runIf(workers > 1)('runs the pods on every worker with the state istiod sent', async () => {
+    const dump = (await (await fetch(`http://127.0.0.1:${ports.admin}/config_dump`)).json()) as {
+      workers: { worker: number; pods: Record<string, number>; workloads: number }[];
+    };
+    expect(dump.workers.map((w) => w.worker)).toEqual([0, 1]);
+    for (const w of dump.workers) {
+      expect(Object.keys(w.pods).sort()).toEqual(['uid-a', 'uid-b']);
+      expect(w.workloads).toBeGreaterThanOrEqual(2);
+    }
   });
 });
