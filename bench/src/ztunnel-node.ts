@@ -2,7 +2,8 @@
 // pod listeners through the netns addon, HBONE mTLS) with the mesh state injected instead of fetched by xDS
 // and workload certificates signed in-process by the benchmark's CA instead of istiod's CA service.
 // A minimal node agent in this process hands the pod's netns to ztunnel over ZDS, as istio-cni would.
-// Config: BENCH_ZTUNNEL env = JSON { caCertFile, caKeyFile, pods: [{name, namespace, sa, ip, netns, node}], hostPod, zdsPath }.
+// Config: BENCH_ZTUNNEL env = JSON { caCertFile, caKeyFile, pods: [{name, namespace, sa, ip, netns, node}], hostPod, zdsPath,
+// workerThreads } (workerThreads > 1: the data path on that many worker threads, ztunnel-worker.mjs beside this bundle).
 import fs from 'node:fs';
 import { AddressSchema, create, fromBinary, toBinary, workload, WorkloadSchema, zds } from '@mesh/api';
 import { createLogger } from '@mesh/core';
@@ -12,9 +13,12 @@ import { openNetns, SeqpacketServer, type SeqpacketSocket } from '@mesh/netns';
 import * as ztApp from '../../packages/ztunnel/src/app/index';
 import { Authorizer } from '../../packages/ztunnel/src/rbac/index';
 import { MeshState, parseSpiffeUri } from '../../packages/ztunnel/src/state/index';
+import { StateFanout } from '../../packages/ztunnel/src/worker/index';
 
 interface BenchPod { name: string; namespace: string; sa: string; ip: string; netns: string; node: string }
-interface BenchConfig { caCertFile: string; caKeyFile: string; pods: BenchPod[]; hostPod: string; zdsPath: string; logLevel?: string }
+interface BenchConfig {
+  caCertFile: string; caKeyFile: string; pods: BenchPod[]; hostPod: string; zdsPath: string; logLevel?: string; workerThreads?: number;
+}
 
 const TRUST_DOMAIN = 'cluster.local';
 
@@ -75,7 +79,10 @@ async function main(): Promise<void> {
     caCertPem: fs.readFileSync(cfg.caCertFile, 'utf8'), caKeyPem: fs.readFileSync(cfg.caKeyFile, 'utf8'), rootCertPem: fs.readFileSync(cfg.caCertFile, 'utf8'),
   });
   const state = new MeshState();
-  state.applyAddresses(cfg.pods.map((p) => {
+  const workerThreads = cfg.workerThreads ?? 1;
+  // With workers the state goes in through the fan-out, as the xDS client feeds it: the workers start from it.
+  const fanout = workerThreads > 1 ? new StateFanout(state) : undefined;
+  await (fanout ?? state).applyAddresses(cfg.pods.map((p) => {
     const w = podWorkload(p);
     return { name: w.uid, resource: create(AddressSchema, { type: { case: 'workload', value: w } }) };
   }), []);
@@ -90,6 +97,15 @@ async function main(): Promise<void> {
     fetchCertificate: async (req) => ca.issueWorkloadCert({ identity: req.identity, csrPem: req.csrPem }).certChainPem,
     endpoints: { admin: ep, stats: ep, readiness: ep },
     logger: createLogger({ component: 'ztunnel', level: (cfg.logLevel ?? 'warn') as 'warn' }),
+    ...(fanout ? {
+      workers: {
+        count: workerThreads, fanout,
+        onFatal: (err: Error) => {
+          process.stderr.write(`ztunnel-node: ${err.message}\n`);
+          process.exit(1);
+        },
+      },
+    } : {}),
   });
   await app.start();
   await addPod(await hello, host);
