@@ -12,7 +12,9 @@ let priv: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let jwk: JWK;
 let server: http.Server;
 let fetches = 0;
+let discoveries = 0;
 let jwksUri = '';
+let issuerUrl = '';
 
 async function token(claims: Record<string, unknown>, opts: { iss?: string; exp?: string } = {}): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(opts.iss ?? ISS).setSubject('alice')
@@ -27,12 +29,18 @@ beforeAll(async () => {
   const kp = await generateKeyPair('RS256');
   priv = kp.privateKey;
   jwk = { ...(await exportJWK(kp.publicKey)), kid: 'k1', alg: 'RS256' };
-  server = http.createServer((_req, res) => {
+  server = http.createServer((req, res) => {
+    if (req.url === '/tenant/.well-known/openid-configuration') {
+      discoveries++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: issuerUrl, jwks_uri: jwksUri }));
+      return;
+    }
     fetches++;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   jwksUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  issuerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tenant/`;
 });
 
 afterAll(() => {
@@ -59,6 +67,15 @@ describe('authenticateJwt', () => {
     expect((await authenticateJwt(keys, [custom], { headers: { 'x-jwt': `Token ${t}` }, url: '/' })).kind).toBe('verified');
     // A configured location replaces the defaults.
     expect((await authenticateJwt(keys, [custom], { headers: { authorization: `Bearer ${t}` }, url: '/' })).kind).toBe('missing');
+  });
+
+  it('reads fromCookies tokens (quoted or not) after headers and params, and leaves the cookie in place', async () => {
+    const t = await token({});
+    const cookieRule = rule({ fromCookies: ['session'] });
+    const r = await authenticateJwt(keys, [cookieRule], { headers: { cookie: `theme=dark; session="${t}"` }, url: '/' });
+    expect(r.kind).toBe('verified');
+    if (r.kind === 'verified') expect(r.removeHeaders).toEqual([]);
+    expect((await authenticateJwt(keys, [cookieRule], { headers: { cookie: `other=${t}` }, url: '/' })).kind).toBe('missing');
   });
 
   it('answers Envoy status texts for malformed, foreign, expired and wrong-audience tokens', async () => {
@@ -110,6 +127,29 @@ describe('authenticateJwt', () => {
     await new Promise((res) => setTimeout(res, 80));
     expect(await auth()).toBe('verified');
     expect(fetches).toBe(2);
+  });
+
+  it('without jwks or jwksUri, finds the key set through the issuer\'s OpenID discovery document, once', async () => {
+    const discovering = new KeySets({ refreshIntervalMs: 60_000 });
+    const r = rule({ issuer: issuerUrl, jwks: '', jwksUri: '' });
+    discoveries = 0;
+    fetches = 0;
+    for (let i = 0; i < 2; i++) {
+      const o = await authenticateJwt(discovering, [r], { headers: { authorization: `Bearer ${await token({}, { iss: issuerUrl })}` }, url: '/' });
+      expect(o.kind).toBe('verified');
+    }
+    expect([discoveries, fetches]).toEqual([1, 1]);
+  });
+
+  it('a failed discovery answers Envoy\'s fetch failure and is retried on the next token', async () => {
+    let calls = 0;
+    const failing = new KeySets({ fetch: () => (calls++, Promise.resolve(new Response('nope', { status: 404 }))) });
+    const r = rule({ issuer: 'https://idp.invalid', jwks: '', jwksUri: '' });
+    const auth = async () => authenticateJwt(failing, [r], { headers: { authorization: `Bearer ${await token({}, { iss: 'https://idp.invalid' })}` }, url: '/' });
+    const o = await auth();
+    expect(o.kind === 'failed' ? o.error.message : o.kind).toBe(JWT_STATUS.fetchFailed);
+    await auth();
+    expect(calls).toBe(2);
   });
 
   it('bounds the JWKS fetch with a timeout (injected fetch that never answers)', async () => {

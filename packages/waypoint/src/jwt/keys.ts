@@ -1,6 +1,8 @@
 // JWKS resolution for JWT rules: inline `jwks` parsed once, `jwks_uri` fetched through jose's remote key set
-// (cached, refreshed when the cache age passes, one fetch at a time, bounded by a timeout). Key sets are
-// cached by their source so a config push does not refetch (Envoy's JWKS cache behaves the same).
+// (cached, refreshed when the cache age passes, one fetch at a time, bounded by a timeout), and neither set:
+// the issuer's OpenID discovery document names the jwks_uri, as Istio resolves it
+// (I:pilot/pkg/model/jwks_resolver.go resolveJwksURIUsingOpenID). Key sets are cached by their source so a
+// config push does not refetch (Envoy's JWKS cache behaves the same).
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, type FetchImplementation, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { JwtRule } from '../config/types';
 import { JwtAuthError } from './errors';
@@ -11,6 +13,8 @@ export const JWKS_REFRESH_INTERVAL_MS = 20 * 60_000;
 export const JWKS_FETCH_TIMEOUT_MS = 5_000;
 /** Minimum spacing of refetches triggered by an unknown kid. */
 export const JWKS_COOLDOWN_MS = 30_000;
+/** OpenID Connect Discovery 1.0: the document lives at the issuer + this path (issuer without trailing slash). */
+export const OPENID_DISCOVERY_PATH = '/.well-known/openid-configuration';
 
 export interface KeySetOptions {
   /** Injected fetch for jwks_uri (tests); defaults to the global fetch. */
@@ -33,6 +37,7 @@ function boundedFetch(inner: FetchImplementation, timeoutMs: number): FetchImple
 export class KeySets {
   private readonly byInline = new Map<string, JWTVerifyGetKey | JwtAuthError>();
   private readonly byUri = new Map<string, JWTVerifyGetKey>();
+  private readonly byIssuer = new Map<string, JWTVerifyGetKey>();
 
   constructor(private readonly opts: KeySetOptions = {}) {}
 
@@ -40,7 +45,39 @@ export class KeySets {
   forRule(rule: JwtRule): JWTVerifyGetKey | JwtAuthError {
     if (rule.jwks !== '') return this.inline(rule.jwks);
     if (rule.jwksUri !== '') return this.remote(rule.jwksUri, rule.jwksFetchTimeoutMs);
+    if (/^https?:\/\//.test(rule.issuer)) return this.discovered(rule.issuer, rule.jwksFetchTimeoutMs);
     return new JwtAuthError('noKey');
+  }
+
+  /** Key set behind the issuer's discovery document; a failed lookup is retried on the next token. */
+  private discovered(issuer: string, ruleTimeoutMs: number): JWTVerifyGetKey {
+    let ks = this.byIssuer.get(issuer);
+    if (ks === undefined) {
+      let remote: Promise<JWTVerifyGetKey> | undefined;
+      ks = async (header, token) => {
+        remote ??= this.discoverJwksUri(issuer, ruleTimeoutMs).then(
+          (uri) => this.remote(uri, ruleTimeoutMs),
+          (err: unknown) => {
+            remote = undefined;
+            throw err;
+          },
+        );
+        return (await remote)(header, token);
+      };
+      this.byIssuer.set(issuer, ks);
+    }
+    return ks;
+  }
+
+  private async discoverJwksUri(issuer: string, ruleTimeoutMs: number): Promise<string> {
+    const timeoutMs = ruleTimeoutMs || this.opts.fetchTimeoutMs || JWKS_FETCH_TIMEOUT_MS;
+    const url = issuer.replace(/\/+$/, '') + OPENID_DISCOVERY_PATH;
+    const get = boundedFetch(this.opts.fetch ?? fetch, timeoutMs);
+    const res = await get(url, { headers: new Headers(), method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new JwtAuthError('fetchFailed', new Error(`${url} answered ${res.status}`));
+    const doc = (await res.json()) as { jwks_uri?: unknown };
+    if (typeof doc.jwks_uri !== 'string' || doc.jwks_uri === '') throw new JwtAuthError('fetchFailed', new Error(`${url} names no jwks_uri`));
+    return doc.jwks_uri;
   }
 
   private inline(json: string): JWTVerifyGetKey | JwtAuthError {
