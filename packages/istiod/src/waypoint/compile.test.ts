@@ -153,6 +153,16 @@ spec:
   });
 });
 
+describe('compileWaypointConfig: direct responses', () => {
+  it('decodes a base64 bytes body', () => {
+    const input = loadFixture('bookinfo.yaml', [reviews]);
+    const vs = structuredClone(input.virtualServices![0]!);
+    vs.spec.http = [{ directResponse: { status: 503, body: { bytes: Buffer.from('{"down":true}').toString('base64') } } }];
+    const route = compileWaypointConfig({ ...input, virtualServices: [vs] }).config.services[0]!.routes[0]!;
+    expect(route.directResponse).toMatchObject({ status: 503, body: '{"down":true}' });
+  });
+});
+
 describe('compileWaypointConfig: regex validation', () => {
   it('reports regexes the waypoint cannot compile', () => {
     const input = loadFixture('bookinfo.yaml', [reviews]);

@@ -99,6 +99,17 @@ describe('compileWaypointConfig: HTTPRoute timeouts, retries and precedence as I
     expect(compileRule({ backendRefs, retry: { attempts: 0, codes: [503] } }).retries).toMatchObject({ attempts: 0, retryOn: [] });
   });
 
+  it('attaches to a ServiceEntry parent, and a Service parent of the same name does not', () => {
+    const se = { ...cart, kind: 'ServiceEntry' as const, hostname: 'cart.example.com' };
+    const r = structuredClone(routeB);
+    r.spec.parentRefs = [{ group: 'networking.istio.io', kind: 'ServiceEntry', name: 'cart' }];
+    r.spec.rules = [{ matches: [{ path: { type: 'Exact', value: '/se' } }], backendRefs }] as never;
+    const routes = compileWaypointConfig({ ...base, services: [se], httpRoutes: [r], grpcRoutes: [], virtualServices: [] }).config.services[0]!.routes;
+    expect(routes.map((x) => x.matches[0]?.path?.kind)).toEqual([{ case: 'exact', value: '/se' }]);
+    const asService = compileWaypointConfig({ ...base, services: [se], httpRoutes: [routeB], grpcRoutes: [], virtualServices: [] }).config.services[0]!.routes;
+    expect(asService.map((x) => x.name)).toEqual(['default']);
+  });
+
   it('orders prefix matches before regex matches', () => {
     const r = structuredClone(routeB);
     r.spec.rules = [

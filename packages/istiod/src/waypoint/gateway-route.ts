@@ -23,11 +23,18 @@ export function isServiceParent(p: ParentReference): boolean {
   return p.kind === 'Service' && (p.group === '' || p.group === 'core' || p.group === undefined);
 }
 
+/** Istio also takes ServiceEntry parents (I:pilot/pkg/config/kube/gateway allowedParentReferences). */
+function parentKind(p: ParentReference): BoundService['kind'] | undefined {
+  if (isServiceParent(p)) return 'Service';
+  return p.kind === 'ServiceEntry' && p.group === 'networking.istio.io' ? 'ServiceEntry' : undefined;
+}
+
 /** The ports (0 = all) of `svc` that `route` attaches to, or undefined when it does not attach. */
 export function attachedPorts(route: AnyRoute, svc: BoundService, ctx: CompileContext): number[] | undefined {
   const ports: number[] = [];
   for (const p of route.spec.parentRefs ?? []) {
-    if (!isServiceParent(p) || p.name !== svc.name || (p.namespace ?? nsOf(route)) !== svc.namespace) continue;
+    const kind = parentKind(p);
+    if (kind === undefined || kind !== (svc.kind ?? 'Service') || p.name !== svc.name || (p.namespace ?? nsOf(route)) !== svc.namespace) continue;
     if (nsOf(route) !== svc.namespace) {
       ctx.warn(route, 'NOT_PERMITTED', `consumer route for Service ${svc.namespace}/${svc.name} from another namespace is not applied by the waypoint (producer routes only)`);
       continue;

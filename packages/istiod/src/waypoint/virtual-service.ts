@@ -96,6 +96,12 @@ function mirrors(r: IstioHTTPRoute, ns: string, ctx: CompileContext, drs: Destin
   return out;
 }
 
+/** HTTPBody is `string` or base64 `bytes` (carried as UTF-8 text: the compiled body is a string). */
+function directBody(body: { string?: string; bytes?: string } | undefined): string {
+  if (body?.string !== undefined) return body.string;
+  return body?.bytes === undefined ? '' : Buffer.from(body.bytes, 'base64').toString('utf8');
+}
+
 function compileHttpRoute(vs: VirtualService, r: IstioHTTPRoute, i: number, ctx: CompileContext, drs: DestinationRuleIndex): RouteInit {
   const ns = nsOf(vs);
   const warn = (m: string) => ctx.warn(vs, 'UNSUPPORTED_FIELD', `http[${i}]: ${m}`);
@@ -127,7 +133,7 @@ function compileHttpRoute(vs: VirtualService, r: IstioHTTPRoute, i: number, ctx:
     retries: retries(r, warn),
     fault: fault(r, warn),
     mirrors: mirrors(r, ns, ctx, drs, warn),
-    directResponse: r.directResponse === undefined ? undefined : { status: r.directResponse.status, body: r.directResponse.body?.string ?? '' },
+    directResponse: r.directResponse === undefined ? undefined : { status: r.directResponse.status, body: directBody(r.directResponse.body) },
   };
 }
 
