@@ -43,4 +43,11 @@ describe('redirectLocation', () => {
     expect(redirectLocation(route({ redirect: { uri: '/n' } }), { scheme: 'http', authority: 'svc:80', path: '/o' })).toEqual({ status: 301, location: 'http://svc:80/n' });
     expect(redirectLocation(route({}), { scheme: 'http', authority: 'a', path: '/' })).toBeUndefined();
   });
+
+  it('uriPrefix replaces the matched prefix (Gateway API ReplacePrefixMatch), keeping the rest and the query', () => {
+    const r = route({ matches: [{ path: { kind: { case: 'segmentPrefix', value: '/old' } } }], redirect: { uriPrefix: '/new', responseCode: 302 } });
+    expect(redirectLocation(r, { scheme: 'http', authority: 'svc:80', path: '/old/a/b?x=1' })).toEqual({ status: 302, location: 'http://svc:80/new/a/b?x=1' });
+    const slash = route({ matches: [{ path: { kind: { case: 'segmentPrefix', value: '/old' } } }], redirect: { uriPrefix: '/' } });
+    expect(redirectLocation(slash, { scheme: 'http', authority: 'svc', path: '/old/a' })?.location).toBe('http://svc/a');
+  });
 });

@@ -33,11 +33,18 @@ function cachedRegex(pattern: string): RegExp | null {
 }
 
 /**
- * The request target after the route's rewrite (query kept). `uriPrefix` replaces the part the
- * winning match's path condition matched, as Envoy's prefix_rewrite: the prefix for prefix
- * matches, the whole path for exact/regex, and the implicit "/" when the match had no path
- * condition (so "/foo" with rewrite "/v2" becomes "/v2foo", as in Istio).
+ * Envoy's prefix_rewrite (routes and redirects alike): replaces the part the winning match's path condition
+ * matched: the prefix for prefix matches, the whole path for exact/regex, and the implicit "/" when the match
+ * had no path condition (so "/foo" with rewrite "/v2" becomes "/v2foo", as in Istio).
  */
+function prefixRewritten(route: Route, matchIndex: number, path: string, replacement: string): string {
+  const m = route.matches[matchIndex]?.path?.kind;
+  if (m?.case === 'prefix' || m?.case === 'segmentPrefix') return replacePrefix(path, Math.min(m.value.length, path.length), replacement);
+  if (m?.case === 'exact' || m?.case === 'regex') return replacement;
+  return replacePrefix(path, 1, replacement);
+}
+
+/** The request target after the route's rewrite (query kept); see prefixRewritten for `uriPrefix`. */
 export function rewriteTarget(route: Route, matchIndex: number, target: string): string {
   const rw = route.rewrite;
   if (rw === undefined) return target;
@@ -45,12 +52,8 @@ export function rewriteTarget(route: Route, matchIndex: number, target: string):
   switch (rw.path.case) {
     case 'fullPath':
       return joinQuery(rw.path.value, query);
-    case 'uriPrefix': {
-      const m = route.matches[matchIndex]?.path?.kind;
-      if (m?.case === 'prefix' || m?.case === 'segmentPrefix') return joinQuery(replacePrefix(path, Math.min(m.value.length, path.length), rw.path.value), query);
-      if (m?.case === 'exact' || m?.case === 'regex') return joinQuery(rw.path.value, query);
-      return joinQuery(replacePrefix(path, 1, rw.path.value), query);
-    }
+    case 'uriPrefix':
+      return joinQuery(prefixRewritten(route, matchIndex, path, rw.path.value), query);
     default:
       break;
   }
@@ -70,6 +73,8 @@ export interface RedirectRequest {
   readonly scheme: string;
   readonly authority: string;
   readonly path: string;
+  /** Index of the match that selected the route (a `uriPrefix` redirect replaces its prefix); default 0. */
+  readonly matchIndex?: number;
 }
 
 /** Location header and status for a redirect route; pieces left empty keep the request's. */
@@ -80,7 +85,7 @@ export function redirectLocation(route: Route, req: RedirectRequest): { status: 
   const scheme = r.scheme !== '' ? r.scheme : req.scheme;
   let host = r.authority !== '' ? r.authority : req.authority;
   if (r.port !== 0) host = `${host.replace(/:\d+$/, '')}:${r.port}`;
-  let target = r.uri !== '' ? r.uri : path;
+  let target = r.uri !== '' ? r.uri : r.uriPrefix !== '' ? prefixRewritten(route, req.matchIndex ?? 0, path, r.uriPrefix) : path;
   if (!target.includes('?')) target = joinQuery(target, query);
   return { status: r.responseCode !== 0 ? r.responseCode : 301, location: `${scheme}://${host}${target}` };
 }
