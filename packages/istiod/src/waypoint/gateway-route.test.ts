@@ -110,6 +110,12 @@ describe('compileWaypointConfig: HTTPRoute timeouts, retries and precedence as I
     expect(asService.map((x) => x.name)).toEqual(['default']);
   });
 
+  it('a ReplacePrefixMatch redirect replaces the matched prefix', () => {
+    const r = compileRule({ matches: [{ path: { type: 'PathPrefix', value: '/old/' } }], filters: [{ type: 'RequestRedirect', requestRedirect: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/new' } } }] });
+    expect(r.redirect).toMatchObject({ uri: '', uriPrefix: '/new', responseCode: 302 });
+    expect(r.matches[0]!.path?.kind).toEqual({ case: 'segmentPrefix', value: '/old' });
+  });
+
   it('orders prefix matches before regex matches', () => {
     const r = structuredClone(routeB);
     r.spec.rules = [

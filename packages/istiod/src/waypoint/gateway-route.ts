@@ -144,9 +144,11 @@ function applyFilter(f: HTTPRouteFilter, out: RouteInit, route: AnyRoute, ctx: C
       return;
     case 'RequestRedirect': {
       const r = f.requestRedirect ?? {};
-      if (r.path?.type === 'ReplacePrefixMatch') ctx.warn(route, 'UNSUPPORTED_FIELD', 'RequestRedirect ReplacePrefixMatch is not supported; path kept');
-      // Gateway API's default redirect code is 302 (Istio VirtualService uses 301).
-      out.redirect = { scheme: r.scheme ?? '', authority: r.hostname ?? '', port: r.port ?? 0, responseCode: r.statusCode ?? 302, uri: r.path?.replaceFullPath ?? '' };
+      // Gateway API's default redirect code is 302 (Istio VirtualService uses 301). ReplacePrefixMatch is
+      // Istio's "%PREFIX()%" redirect, Envoy's redirect prefix_rewrite.
+      const prefix = r.path?.type === 'ReplacePrefixMatch' ? r.path.replacePrefixMatch ?? '/' : '';
+      const uri = r.path?.type === 'ReplaceFullPath' ? r.path.replaceFullPath ?? '' : '';
+      out.redirect = { scheme: r.scheme ?? '', authority: r.hostname ?? '', port: r.port ?? 0, responseCode: r.statusCode ?? 302, uri, uriPrefix: prefix };
       return;
     }
     case 'URLRewrite': {
