@@ -1,13 +1,13 @@
 // One downstream request/response pair, carried through the pipeline; records Istio's metrics once, when the
 // response finished or the client went away.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Http1Request, Http1Response } from '../http1/index';
 import type { RequestRecord } from '../metrics/index';
 import type { TunnelContext } from './context';
 import type { CancelSignal } from './done-signal';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+export type DownstreamRequest = Http1Request | Http2ServerRequest;
+export type DownstreamResponse = Http1Response | Http2ServerResponse;
 
 export interface Exchange {
   readonly req: DownstreamRequest;
@@ -30,6 +30,6 @@ export function localReply(ex: Exchange, status: number, body: string, flags: st
   }
   const buf = Buffer.from(body);
   ex.record.responseBytes = buf.length;
-  (res as ServerResponse).writeHead(status, { 'content-type': 'text/plain', 'content-length': String(buf.length), ...headers });
+  (res as Http1Response).writeHead(status, { 'content-type': 'text/plain', 'content-length': String(buf.length), ...headers });
   res.end(buf);
 }

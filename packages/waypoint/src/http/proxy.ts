@@ -1,10 +1,10 @@
 // Forwarding with Envoy's router semantics: weighted backend chosen once per request, an endpoint per try
 // (round robin), retries on retriable outcomes within the attempt budget, per-try and whole-request timeouts
 // (504 "upstream request timeout"), 503 "no healthy upstream" when the backend has no endpoints.
-import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
+import type { Http1Response } from '../http1/index';
 import { pickWeighted } from '../route/index';
 import { affinityFor, outcomeOfStatus, type Affinity, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 import { localReply, type Exchange } from './exchange';
@@ -209,7 +209,7 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   const grpc = grpcStatusOf(up);
   if (grpc !== undefined) ex.record.grpcStatus = grpc;
   if (up.headersOnly === true && respondHeadersOnly(ex, up.statusCode, headers)) return;
-  const res = ex.res as ServerResponse;
+  const res = ex.res as Http1Response;
   res.writeHead(up.statusCode, headers);
   const body = up.body;
   body.on('data', (chunk: Buffer) => {
@@ -232,7 +232,7 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   res.once('close', () => {
     if (!body.readableEnded) body.destroy();
   });
-  body.pipe(res as NodeJS.WritableStream);
+  body.pipe(res as unknown as NodeJS.WritableStream);
 }
 
 /**

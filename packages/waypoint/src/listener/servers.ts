@@ -1,14 +1,16 @@
-// The HTTP servers the sniffed tunnels are handed to. They never listen: each tunnel Duplex is fed in with
-// `emit('connection')`. The tunnel's context travels in a WeakMap keyed by what the request can reach: the
-// tunnel itself for HTTP/1 (req.socket) and the HTTP/2 session for h2 (req.stream.session).
-import http from 'node:http';
+// The HTTP servers the sniffed tunnels are handed to. They never listen. HTTP/1 tunnels are served by the
+// waypoint's own HTTP/1.1 codec, the tunnel's context bound per connection; h2 tunnels are fed to a node:http2
+// server with `emit('connection')`, the context travelling in a WeakMap keyed by the HTTP/2 session.
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { DownstreamRequest, DownstreamResponse, RequestHandler, TunnelContext } from '../http/index';
+import { Http1Server, type Http1Request, type Http1Response } from '../http1/index';
 
-/** Envoy's default max request headers size is 60 KiB; node's 16 KiB default answers 431 beyond it. */
+/** Envoy's default max request headers size is 60 KiB (431 beyond it). */
 export const MAX_HEADER_BYTES = 60 * 1024;
-/** Slowloris guard: the request head must arrive within this (node answers 408). */
+/** node:http's default cap on header fields per request (431 beyond it here; node truncated silently). */
+export const MAX_HEADER_FIELDS = 2000;
+/** Slowloris guard: the request head must arrive within this (answered 408). */
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** Whole request (head + body) must arrive within this; 0 would disable. */
 export const REQUEST_TIMEOUT_MS = 300_000;
@@ -23,17 +25,12 @@ export interface TunnelServers {
 
 export function createTunnelServers(handler: RequestHandler): TunnelServers {
   const contexts = new WeakMap<object, TunnelContext>();
-  const h1 = http.createServer({
-    maxHeaderSize: MAX_HEADER_BYTES,
-    headersTimeout: HEADERS_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    keepAliveTimeout: DOWNSTREAM_KEEPALIVE_TIMEOUT_MS,
-  });
-  h1.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const ctx = contexts.get(req.socket);
-    if (ctx === undefined) return void res.writeHead(500).end();
-    handler(req, res, ctx);
-  });
+  const h1 = new Http1Server<TunnelContext>({
+    limits: { maxHeadBytes: MAX_HEADER_BYTES, maxFields: MAX_HEADER_FIELDS },
+    headersTimeoutMs: HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: DOWNSTREAM_KEEPALIVE_TIMEOUT_MS,
+  }, (req: Http1Request, res: Http1Response, ctx) => handler(req, res, ctx));
   const h2 = http2.createServer({ maxSessionMemory: 64, settings: { maxHeaderListSize: MAX_HEADER_BYTES } });
   let pending: TunnelContext | undefined;
   // 'session' is emitted synchronously inside emit('connection'), so `pending` belongs to this tunnel.
@@ -48,9 +45,7 @@ export function createTunnelServers(handler: RequestHandler): TunnelServers {
   h2.on('sessionError', () => undefined);
   return {
     serveHttp1(tunnel, ctx) {
-      contexts.set(tunnel, ctx);
-      h1.emit('connection', tunnel);
-      tunnel.resume();
+      h1.serve(tunnel, ctx);
     },
     serveH2(tunnel, ctx) {
       pending = ctx;
@@ -61,7 +56,6 @@ export function createTunnelServers(handler: RequestHandler): TunnelServers {
       }
     },
     close() {
-      h1.closeAllConnections();
       h1.close();
       h2.close();
     },

@@ -1,0 +1,251 @@
+// The downstream side of the HTTP/1.1 codec: serves the requests arriving on one connection (a sniffed HBONE
+// tunnel), one at a time. Pipelined requests wait, parsed but unanswered, until the response before them
+// finished (responses leave in request order). node:http's server behaviours kept: 400/431/505 for malformed
+// or oversized heads, then close; 100 Continue for `Expect: 100-continue` and 417 for other expectations;
+// Upgrade requests served as plain requests (no upgrade is performed; the proxy strips the header); CONNECT
+// refused; an unread request body drained after the response so the connection stays usable; 408 when a head
+// (HEADERS_TIMEOUT) or a whole request (REQUEST_TIMEOUT) is too slow; idle keep-alive connections closed.
+import { Readable, type Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import type { Http1ParseError } from './errors';
+import type { Framing, HeaderRecord, RequestHead } from './head';
+import { RequestParser, type Http1Limits } from './parser';
+import { Http1Response, type ResponseOwner } from './response';
+
+export interface Http1ServerOptions {
+  readonly limits: Http1Limits;
+  /** The request head must be complete this long after its first byte (or the connection start). */
+  readonly headersTimeoutMs: number;
+  /** The whole request (head and body) must arrive within this while no response started. */
+  readonly requestTimeoutMs: number;
+  /** Idle keep-alive connections close after this. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+/** `ctx` = what the connection was served with (the tunnel's context in the waypoint). */
+export type Http1RequestListener<C> = (req: Http1Request, res: Http1Response, ctx: C) => void;
+
+/** The downstream request: IncomingMessage's fields the pipeline reads, and its body as a stream. */
+export class Http1Request extends Readable {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: HeaderRecord;
+  readonly httpVersion: string;
+  trailers: HeaderRecord = {};
+  /** The whole body was received. */
+  complete = false;
+
+  constructor(head: RequestHead, private readonly conn: ServerConnection<unknown>) {
+    super();
+    this.method = head.method;
+    this.url = head.target;
+    this.headers = head.headers;
+    this.httpVersion = head.minor === 1 ? '1.1' : '1.0';
+  }
+
+  override _read(): void {
+    this.conn.readMore();
+  }
+}
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+
+function errorResponse(status: number): Buffer {
+  return Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1');
+}
+
+const enum Phase { Head, Body, Closed }
+
+class ServerConnection<C> implements ResponseOwner {
+  /** Set by the server's timer sweep and compared against the timeouts. */
+  phaseSinceMs = Date.now();
+  phase = Phase.Head;
+  private readonly parser: RequestParser;
+  private req: Http1Request | undefined;
+  private res: Http1Response | undefined;
+  private requestEnded = true;
+  private responseEnded = true;
+  private hadBytes = false;
+  private ended = false;
+
+  constructor(readonly tunnel: Duplex, private readonly server: Http1Server<C>, private readonly ctx: C) {
+    this.parser = new RequestParser(server.opts.limits, this);
+    tunnel.on('data', (c: Buffer) => this.onData(c));
+    tunnel.on('end', () => this.onTunnelEnd());
+    tunnel.on('close', () => this.onTunnelClose());
+    tunnel.on('error', () => undefined);
+  }
+
+  /** Called by the sweep: applies the headers, request and keep-alive timeouts. */
+  checkTimeouts(nowMs: number): void {
+    const o = this.server.opts;
+    const age = nowMs - this.phaseSinceMs;
+    if (this.phase === Phase.Head && this.idleBetweenRequests) {
+      if (age > o.keepAliveTimeoutMs) this.destroyConnection();
+    } else if (this.phase === Phase.Head && age > o.headersTimeoutMs) this.reject(408);
+    else if (this.phase === Phase.Body && !this.requestEnded && age > o.requestTimeoutMs && this.res?.headersSent !== true) this.reject(408);
+  }
+
+  onHead(head: RequestHead, framing: Framing, keepAlive: boolean): void {
+    if (head.method === 'CONNECT') return this.destroyConnection();
+    const expect = head.headers.expect;
+    const expectsContinue = expect !== undefined && head.minor === 1;
+    if (expectsContinue && String(expect).toLowerCase() !== '100-continue') return this.reject(417);
+    const req = new Http1Request(head, this as ServerConnection<unknown>);
+    const res = new Http1Response(this, head.method, head.minor, keepAlive && !this.ended);
+    this.req = req;
+    this.res = res;
+    this.requestEnded = false;
+    this.responseEnded = false;
+    this.phase = Phase.Body;
+    this.phaseSinceMs = Date.now();
+    if (expectsContinue && framing.kind !== 'none') this.tunnel.write(CONTINUE);
+    this.server.listener(req, res, this.ctx);
+  }
+
+  onBody(chunk: Buffer): void {
+    const req = this.req;
+    // After the response finished, the rest of an unread body is drained (node:http's _dump).
+    if (req === undefined || this.responseEnded) return;
+    if (!req.push(chunk)) this.tunnel.pause();
+  }
+
+  onEnd(trailers: HeaderRecord | undefined): void {
+    const req = this.req;
+    this.requestEnded = true;
+    if (req !== undefined && !this.responseEnded) {
+      if (trailers !== undefined) req.trailers = trailers;
+      req.complete = true;
+      req.push(null);
+    }
+    this.next();
+  }
+
+  onError(err: Http1ParseError): void {
+    if (this.res === undefined || !this.res.headersSent) return this.reject(err.status);
+    // The body turned malformed after a response started: nothing sane can follow on this connection.
+    this.destroyConnection();
+  }
+
+  readMore(): void {
+    if (this.phase !== Phase.Closed) this.tunnel.resume();
+  }
+
+  write(data: Buffer, last: boolean, res: Http1Response): boolean {
+    if (this.phase === Phase.Closed || res !== this.res) return false;
+    if (!last) {
+      const ok = this.tunnel.write(data);
+      if (!ok) this.tunnel.once('drain', () => res.emit('drain'));
+      return ok;
+    }
+    const ok = this.tunnel.write(data);
+    this.responseEnded = true;
+    if (!res.keepAlive) this.ended = true;
+    res.finished();
+    // The rest of an unread request body is drained before the next request (node:http's _dump).
+    if (!this.requestEnded) this.req?.destroy();
+    this.next();
+    return ok;
+  }
+
+  destroyConnection(): void {
+    if (this.phase === Phase.Closed) return;
+    this.phase = Phase.Closed;
+    this.server.forget(this);
+    this.tunnel.destroy();
+    this.req?.destroy();
+    this.res?.close();
+  }
+
+  private get idleBetweenRequests(): boolean {
+    return this.req === undefined && !this.hadBytes && this.parser.buffered === 0;
+  }
+
+  private onData(c: Buffer): void {
+    if (this.phase === Phase.Head && this.idleBetweenRequests) {
+      this.hadBytes = true;
+      this.phaseSinceMs = Date.now();
+    }
+    this.parser.execute(c);
+    // A pipelined request waits for the response before it: stop reading until then.
+    if (!this.responseEnded && this.requestEnded) this.tunnel.pause();
+  }
+
+  /** Both halves of the exchange are over: the next (maybe already buffered) request, or close. */
+  private next(): void {
+    if (!this.requestEnded || !this.responseEnded || this.phase === Phase.Closed) return;
+    this.req = undefined;
+    this.res = undefined;
+    if (this.ended) {
+      this.phase = Phase.Closed;
+      this.server.forget(this);
+      const tunnel = this.tunnel;
+      tunnel.end(() => tunnel.destroy());
+      return;
+    }
+    this.phase = Phase.Head;
+    this.phaseSinceMs = Date.now();
+    this.hadBytes = this.parser.buffered > 0;
+    this.tunnel.resume();
+    // A pipelined request is parsed (and handled) outside the stack of the response that just ended.
+    if (this.parser.buffered > 0) queueMicrotask(() => this.parser.resume());
+    else this.parser.resume();
+  }
+
+  private reject(status: number): void {
+    if (this.phase === Phase.Closed) return;
+    const res = this.res;
+    this.phase = Phase.Closed;
+    this.server.forget(this);
+    // Written, then the connection is torn down (node:http writes the error response and destroys the socket).
+    const tunnel = this.tunnel;
+    tunnel.end(errorResponse(status), () => tunnel.destroy());
+    this.req?.destroy();
+    res?.close();
+  }
+
+  private onTunnelEnd(): void {
+    this.ended = true;
+    // Half-closed by the client: answer what is in flight, then close (node:http's allowHalfOpen behaviour).
+    if (this.req === undefined) this.destroyConnection();
+    else if (!this.requestEnded) this.destroyConnection();
+  }
+
+  private onTunnelClose(): void {
+    this.destroyConnection();
+  }
+}
+
+/** Serves HTTP/1.1 connections handed to it; one timer sweep for all of their timeouts. */
+export class Http1Server<C> {
+  private readonly conns = new Set<ServerConnection<C>>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(readonly opts: Http1ServerOptions, readonly listener: Http1RequestListener<C>, private readonly sweepIntervalMs = 1_000) {}
+
+  serve(tunnel: Duplex, ctx: C): void {
+    const c = new ServerConnection(tunnel, this, ctx);
+    this.conns.add(c);
+    this.sweeper ??= setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
+    tunnel.resume();
+  }
+
+  forget(c: ServerConnection<C>): void {
+    this.conns.delete(c);
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  close(): void {
+    for (const c of [...this.conns]) c.destroyConnection();
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of [...this.conns]) c.checkTimeouts(now);
+  }
+}
