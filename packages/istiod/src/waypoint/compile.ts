@@ -7,6 +7,7 @@ import { compileAuthorizationPolicy, compileJwtRules, placePolicy } from './poli
 import { checkRouteRegexes, istioDefaultRetry } from './common';
 import type { AuthzPolicyInit, BoundService, CompileWaypointInput, CompileWaypointResult, JwtRuleInit, RouteInit } from './types';
 import { compileVirtualServiceRoutes, vsAppliesToMesh } from './virtual-service';
+import { expandDelegates } from './vs-delegate';
 
 const DEFAULT_ROOT_NAMESPACE = 'istio-system';
 const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -84,6 +85,8 @@ export function compileWaypointConfig(input: CompileWaypointInput): CompileWaypo
   const gw = input.waypoint;
   const ctx = new CompileContext(nsOf(gw), input.rootNamespace ?? DEFAULT_ROOT_NAMESPACE, input.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX);
   const drs = indexDestinationRules(input.destinationRules ?? [], ctx);
+  // Delegate VirtualServices are merged into their roots once; routing then sees only roots and plain ones.
+  const routeInput: CompileWaypointInput = { ...input, virtualServices: expandDelegates(input.virtualServices ?? [], ctx) };
   const services = [...input.services].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 
   const wideAuthz: AuthzPolicyInit[] = [];
@@ -123,7 +126,7 @@ export function compileWaypointConfig(input: CompileWaypointInput): CompileWaypo
       namespace: svc.namespace,
       vips: [...svc.vips],
       ports: svc.ports.map((p) => ({ port: p.port, targetPort: p.targetPort ?? 0, name: p.name ?? '', protocol: p.protocol ?? '' })),
-      routes: routesFor(svc, input, ctx, drs),
+      routes: routesFor(svc, routeInput, ctx, drs),
       policies: svcAuthz[i],
       jwtRules: svcJwt[i],
     })),
