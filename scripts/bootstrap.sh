@@ -14,7 +14,7 @@ if [ "$node_ok" != true ]; then
 fi
 
 # Debian packages the mesh and its tests use: kernel networking tools, packet capture, curl/nc for pods.
-DEB_PACKAGES=(iproute2 iptables ipset util-linux tcpdump curl netcat-openbsd openssl procps python3 make g++
+DEB_PACKAGES=(iproute2 iptables nftables ipset util-linux tcpdump curl netcat-openbsd openssl procps python3 make g++
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev)
 if [ "${MESH_BENCH_DEPS:-}" = 1 ]; then
   DEB_PACKAGES+=(stunnel4 haproxy nginx-light wrk iperf3)
