@@ -50,3 +50,15 @@ describe('DestinationRule h2UpgradePolicy (h2-upgrade fixture)', () => {
     expect(c.trafficPolicies[0]?.connectionPool).toMatchObject({ h2UpgradePolicy: H.DEFAULT, maxRetries: 2 });
   });
 });
+
+describe('DestinationRule fields the waypoint does not apply', () => {
+  it('are reported once, by name', () => {
+    const input = loadFixture('h2-upgrade.yaml', [cart, catalog]);
+    const dr = structuredClone(input.destinationRules![1]!);
+    dr.spec.trafficPolicy = { connectionPool: { tcp: { tcpKeepalive: { time: '10s' } }, http: { maxConcurrentStreams: 10 } }, outlierDetection: { consecutiveLocalOriginFailures: 3 } };
+    const { warnings } = compileWaypointConfig({ ...input, destinationRules: [dr] });
+    expect(warnings).toEqual([
+      { code: 'UNSUPPORTED_FIELD', resource: 'DestinationRule shop/catalog', message: 'connectionPool.tcp.tcpKeepalive, connectionPool.http.maxConcurrentStreams, outlierDetection.consecutiveLocalOriginFailures are not applied by the waypoint' },
+    ]);
+  });
+});

@@ -94,9 +94,25 @@ function h2Upgrade(http: ConnectionPoolSettings['http']): waypoint.H2UpgradePoli
   return H.DEFAULT;
 }
 
+/** Fields the waypoint accepts but does not apply, so the operator is told rather than left guessing. */
+function warnUnapplied(f: Fields, warn: (m: string) => void): void {
+  const cp = f.connectionPool;
+  const unapplied = [
+    f.loadBalancer?.warmupDurationSecs !== undefined && 'loadBalancer.warmupDurationSecs',
+    cp?.tcp?.tcpKeepalive !== undefined && 'connectionPool.tcp.tcpKeepalive',
+    cp?.tcp?.maxConnectionDuration !== undefined && 'connectionPool.tcp.maxConnectionDuration',
+    cp?.tcp?.idleTimeout !== undefined && 'connectionPool.tcp.idleTimeout',
+    cp?.http?.maxConcurrentStreams !== undefined && 'connectionPool.http.maxConcurrentStreams',
+    f.outlierDetection?.splitExternalLocalOriginErrors !== undefined && 'outlierDetection.splitExternalLocalOriginErrors',
+    f.outlierDetection?.consecutiveLocalOriginFailures !== undefined && 'outlierDetection.consecutiveLocalOriginFailures',
+  ].filter((x): x is string => x !== false);
+  if (unapplied.length > 0) warn(`${unapplied.join(', ')} ${unapplied.length === 1 ? 'is' : 'are'} not applied by the waypoint`);
+}
+
 function toInit(host: string, subset: string, port: number, f: Fields, source: TrafficPolicyInit['source'], warn: (m: string) => void): TrafficPolicyInit {
   const cp = f.connectionPool;
   const od = f.outlierDetection;
+  warnUnapplied(f, warn);
   return {
     host,
     subset,
