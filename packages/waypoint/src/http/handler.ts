@@ -9,6 +9,7 @@ import { authenticateJwt, KeySets } from '../jwt/index';
 import { authorizeHttp, normalizePathBase, type CompiledPolicies } from '../policy/index';
 import { redirectLocation, rewriteAuthority, rewriteTarget, selectRoute } from '../route/index';
 import type { RequestMetrics } from '../metrics/index';
+import { Http1Request } from '../http1/index';
 import type { TunnelContext } from './context';
 import { localReply, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange';
 import { DoneSignal } from './done-signal';
@@ -226,6 +227,12 @@ function upstreamHeaders(req: DownstreamRequest, authority: string, ctx: TunnelC
 /** Buffered body when it may be replayed (retries), else the stream itself; counts request bytes. */
 async function requestBody(ex: Exchange, replayable: boolean): Promise<Buffer | Readable | 'too-large' | undefined> {
   const req = ex.req as Readable;
+  const whole = req instanceof Http1Request ? req.takeBody() : undefined;
+  if (whole !== undefined) {
+    ex.record.requestBytes += whole.length;
+    if (replayable && whole.length > RETRY_BODY_LIMIT_BYTES) return 'too-large';
+    return whole.length === 0 ? undefined : whole;
+  }
   if (!replayable) return req;
   const chunks: Buffer[] = [];
   for await (const c of req) {

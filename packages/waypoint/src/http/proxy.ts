@@ -4,7 +4,7 @@
 import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
-import type { Http1Response } from '../http1/index';
+import { takeWholeBody, type Http1Response } from '../http1/index';
 import { pickWeighted } from '../route/index';
 import { affinityFor, outcomeOfStatus, type Affinity, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 import { localReply, type Exchange } from './exchange';
@@ -212,20 +212,17 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   const res = ex.res as Http1Response;
   res.writeHead(up.statusCode, headers);
   const body = up.body;
+  const whole = takeWholeBody(body);
+  if (whole !== undefined) {
+    ex.record.responseBytes += whole.length;
+    forwardTrailers(ex, res, up);
+    res.end(whole);
+    return;
+  }
   body.on('data', (chunk: Buffer) => {
     ex.record.responseBytes += chunk.length;
   });
-  body.on('end', () => {
-    const trailers = forwardableHeaders(up.trailers());
-    if (Object.keys(trailers).length === 0) return;
-    const gs = trailers['grpc-status'];
-    if (typeof gs === 'string') ex.record.grpcStatus = Number(gs);
-    try {
-      res.addTrailers(trailers as Record<string, string>);
-    } catch {
-      // An HTTP/1.1 response with a content-length cannot carry trailers; Envoy drops them too.
-    }
-  });
+  body.on('end', () => forwardTrailers(ex, res, up));
   body.on('error', () => res.destroy());
   // Client gone mid-response: reset the upstream request too (Envoy resets the upstream stream), or a
   // cancelled gRPC stream would keep its server producing into a dead pipe.
@@ -233,6 +230,18 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
     if (!body.readableEnded) body.destroy();
   });
   body.pipe(res as unknown as NodeJS.WritableStream);
+}
+
+function forwardTrailers(ex: Exchange, res: Http1Response, up: UpstreamResponse): void {
+  const trailers = forwardableHeaders(up.trailers());
+  if (Object.keys(trailers).length === 0) return;
+  const gs = trailers['grpc-status'];
+  if (typeof gs === 'string') ex.record.grpcStatus = Number(gs);
+  try {
+    res.addTrailers(trailers as Record<string, string>);
+  } catch {
+    // An HTTP/1.1 response with a content-length cannot carry trailers; Envoy drops them too.
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ export interface ClientRequestSpec {
   readonly headers: OutgoingHeaders;
   /** A Buffer is sent with a Content-Length; a stream with its own Content-Length or chunked. */
   readonly body: Buffer | Readable | undefined;
+  /** Counts streamed body bytes (a Buffer body was counted when it was read). */
   readonly onBodyBytes?: ((n: number) => void) | undefined;
 }
 
@@ -36,6 +37,9 @@ export interface ResponseHandler {
 }
 
 class ResponseBody extends Readable {
+  /** Every byte of the body was received (and pushed). */
+  complete = false;
+
   constructor(private readonly conn: ClientConnection) {
     super();
   }
@@ -132,6 +136,7 @@ export class ClientConnection {
     if (trailers !== undefined) this.trailers = trailers;
     this.body = undefined;
     this.responseDone = true;
+    body.complete = true;
     body.push(null);
     this.settle();
   }
@@ -180,7 +185,6 @@ export class ClientConnection {
       const extra = hasLength || (n === 0 && NO_CHUNKED_BY_DEFAULT.has(method)) ? undefined : `content-length: ${n}\r\n`;
       const head = serializeHead(`${method} ${req.path} HTTP/1.1\r\n`, headers, extra);
       this.tunnel.write(n === 0 ? head : Buffer.concat([head, body as Buffer]));
-      if (n > 0) req.onBodyBytes?.(n);
       return this.requestWritten();
     }
     const chunked = !hasLength && !NO_CHUNKED_BY_DEFAULT.has(method);
@@ -223,6 +227,17 @@ export class ClientConnection {
     body.resume();
   }
 }
+
+/**
+ * The whole body of a response that was fully received and not read yet (the common small response: head and
+ * body in one read), taken without the stream machinery; undefined for any other body.
+ */
+export function takeWholeBody(body: Readable): Buffer | undefined {
+  if (!(body instanceof ResponseBody) || !body.complete || body.readableDidRead) return undefined;
+  return (body.read() as Buffer | null) ?? EMPTY;
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Opens a connection to the pool's endpoint (an HBONE tunnel). */
 export type OpenConnection = () => Promise<Duplex>;

@@ -46,7 +46,18 @@ export class Http1Request extends Readable {
   override _read(): void {
     this.conn.readMore();
   }
+
+  /**
+   * The whole body when it already arrived and nothing read it yet (the common small request: head and body
+   * in one read), taken without the stream machinery; undefined while it is still arriving.
+   */
+  takeBody(): Buffer | undefined {
+    if (!this.complete || this.readableDidRead) return undefined;
+    return (this.read() as Buffer | null) ?? EMPTY;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
@@ -67,6 +78,7 @@ class ServerConnection<C> implements ResponseOwner {
   private responseEnded = true;
   private hadBytes = false;
   private ended = false;
+  private undispatched = false;
 
   constructor(readonly tunnel: Duplex, private readonly server: Http1Server<C>, private readonly ctx: C) {
     this.parser = new RequestParser(server.opts.limits, this);
@@ -100,7 +112,17 @@ class ServerConnection<C> implements ResponseOwner {
     this.phase = Phase.Body;
     this.phaseSinceMs = Date.now();
     if (expectsContinue && framing.kind !== 'none') this.tunnel.write(CONTINUE);
-    this.server.listener(req, res, this.ctx);
+    // Handed to the listener once the parser is done with the bytes at hand, so a body that arrived with its
+    // head is complete by then (see Http1Request.takeBody).
+    this.undispatched = true;
+  }
+
+  /** Runs a parser step, then hands a newly parsed request to the listener. */
+  private parse(step: () => void): void {
+    step();
+    if (!this.undispatched) return;
+    this.undispatched = false;
+    if (this.phase !== Phase.Closed && this.req !== undefined && this.res !== undefined) this.server.listener(this.req, this.res, this.ctx);
   }
 
   onBody(chunk: Buffer): void {
@@ -166,7 +188,7 @@ class ServerConnection<C> implements ResponseOwner {
       this.hadBytes = true;
       this.phaseSinceMs = Date.now();
     }
-    this.parser.execute(c);
+    this.parse(() => this.parser.execute(c));
     // A pipelined request waits for the response before it: stop reading until then.
     if (!this.responseEnded && this.requestEnded) this.tunnel.pause();
   }
@@ -188,7 +210,7 @@ class ServerConnection<C> implements ResponseOwner {
     this.hadBytes = this.parser.buffered > 0;
     this.tunnel.resume();
     // A pipelined request is parsed (and handled) outside the stack of the response that just ended.
-    if (this.parser.buffered > 0) queueMicrotask(() => this.parser.resume());
+    if (this.parser.buffered > 0) queueMicrotask(() => this.parse(() => this.parser.resume()));
     else this.parser.resume();
   }
 
