@@ -98,6 +98,15 @@ describe('route actions end to end', () => {
     const r = await client.get(ECHO_VIP, '/gone');
     expect([r.status, r.body]).toEqual([410, 'gone for good']);
   });
+
+  it('routes and forwards the normalised path, as it authorizes it (no route/policy split on dot segments)', async () => {
+    // Raw, `/delay/..` would select the delay route; normalised it is `/gone`, the direct response.
+    const gone = await client.get(ECHO_VIP, '/delay/../gone');
+    expect([gone.status, gone.body]).toEqual([410, 'gone for good']);
+    const r = await client.get(ECHO_VIP, '/gone/./%2e%2e/%74race?q=a/../b');
+    expect(r.status).toBe(200);
+    expect((JSON.parse(r.body) as { path: string }).path).toBe('/trace?q=a/../b');
+  });
 });
 
 describe('bad input', () => {

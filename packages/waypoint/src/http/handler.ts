@@ -82,10 +82,10 @@ function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: Tunne
   return ex;
 }
 
-function selectFor(ctx: TunnelContext, req: DownstreamRequest, authority: string): Selected | undefined | 'workload' {
+function selectFor(ctx: TunnelContext, req: DownstreamRequest, url: string, authority: string): Selected | undefined | 'workload' {
   const t = ctx.target;
   if (t.kind === 'workload') return 'workload';
-  const sel = selectRoute(t.entry.routes, { method: req.method ?? 'GET', path: req.url ?? '/', authority, headers: req.headers, port: t.port });
+  const sel = selectRoute(t.entry.routes, { method: req.method ?? 'GET', path: url, authority, headers: req.headers, port: t.port });
   if (sel === undefined) return undefined;
   return { route: sel.route, matchIndex: sel.matchIndex };
 }
@@ -134,28 +134,42 @@ export function createRequestHandler(base: HandlerDeps): RequestHandler {
 async function handle(deps: HandlerDeps, ex: Exchange): Promise<void> {
   const { req, ctx } = ex;
   const target = req.url ?? '/';
-  if (!normalizePathBase(target.split('?')[0] ?? '/').ok) return localReply(ex, 400, 'Bad Request', 'DPE');
+  // Envoy normalises the path once (Istio's BASE) and then authorizes, routes and forwards the normalised
+  // form, so a route and a policy can never see two different paths (`/public/../admin` is `/admin` to both,
+  // and upstream).
+  const url = normalizedTarget(target);
+  if (url === undefined) return localReply(ex, 400, 'Bad Request', 'DPE');
   const authority = authorityOf(req, ctx);
   const auth = deps.jwtKeys === undefined || jwtRulesOf(ctx).length === 0 ? {} : await authenticate(deps, deps.jwtKeys, ex, authority);
   if (auth === 'rejected') return;
   const decision = authorizeHttp(policiesOf(ctx), {
     ...auth,
-    method: req.method ?? 'GET', path: target, authority, headers: req.headers, port: ctx.target.port,
+    method: req.method ?? 'GET', path: url, authority, headers: req.headers, port: ctx.target.port,
     ...(ctx.peerIdentity === undefined ? {} : { sourcePrincipal: ctx.peerIdentity }),
     ...(ctx.sourceIp === undefined ? {} : { sourceIp: ctx.sourceIp }),
   });
   if (!decision.allow) return localReply(ex, decision.status, decision.body, 'RBAC');
-  const selected = selectFor(ctx, req, authority);
+  const selected = selectFor(ctx, req, url, authority);
   if (selected === undefined) return localReply(ex, 404, '', 'NR');
-  if (selected === 'workload') return forwardToWorkload(deps, ex, authority);
-  return routeAndForward(deps, ex, selected, authority);
+  if (selected === 'workload') return forwardToWorkload(deps, ex, url, authority);
+  return routeAndForward(deps, ex, selected, url, authority);
 }
 
-async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, authority: string): Promise<void> {
+/** The request target with its path normalised (query kept, fragment dropped); undefined = 400. */
+export function normalizedTarget(target: string): string | undefined {
+  const n = normalizePathBase(target);
+  if (!n.ok) return undefined;
+  const q = target.indexOf('?');
+  if (q < 0) return n.path;
+  const h = target.indexOf('#', q);
+  return n.path + (h < 0 ? target.slice(q) : target.slice(q, h));
+}
+
+async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, url: string, authority: string): Promise<void> {
   const { route, matchIndex } = sel;
   const req = ex.req;
   if (route.directResponse !== undefined) return localReply(ex, route.directResponse.status, route.directResponse.body, 'DR');
-  const redirect = redirectLocation(route, { scheme: 'http', authority, path: req.url ?? '/' });
+  const redirect = redirectLocation(route, { scheme: 'http', authority, path: url });
   if (redirect !== undefined) return localReply(ex, redirect.status, '', 'DR', { location: redirect.location });
   const fault = decideFault(route.fault, deps.rand);
   if (fault !== undefined && fault.delayMs > 0) {
@@ -170,7 +184,7 @@ async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, a
   applyHeaderOps(headers, route.requestHeaders);
   const read = await requestBody(ex, (route.retries?.attempts ?? 0) > 0);
   if (read === 'too-large') return localReply(ex, 413, 'Payload Too Large', '-');
-  const path = rewriteTarget(route, matchIndex, req.url ?? '/');
+  const path = rewriteTarget(route, matchIndex, url);
   const body = mirror(deps, ex, route, { method: req.method ?? 'GET', path, headers, port: ex.ctx.target.port }, read);
   const run = forward(deps, ex, { route, method: req.method ?? 'GET', path, headers, port: ex.ctx.target.port, body, sourceIp: ex.ctx.sourceIp });
   return withRouteTimeout(ex, route.timeoutMs, run);
@@ -190,7 +204,7 @@ function mirror(deps: HandlerDeps, ex: Exchange, route: waypoint.Route, m: { met
   return main;
 }
 
-async function forwardToWorkload(deps: HandlerDeps, ex: Exchange, authority: string): Promise<void> {
+async function forwardToWorkload(deps: HandlerDeps, ex: Exchange, url: string, authority: string): Promise<void> {
   const t = ex.ctx.target;
   if (t.kind !== 'workload') return;
   const headers = upstreamHeaders(ex.req, authority, ex.ctx);
@@ -198,7 +212,7 @@ async function forwardToWorkload(deps: HandlerDeps, ex: Exchange, authority: str
   const body = await requestBody(ex, false);
   if (body === 'too-large') return;
   const fixedEndpoint = { workload: t.workload, ip: t.ip, port: t.port };
-  return forward(deps, ex, { route, method: ex.req.method ?? 'GET', path: ex.req.url ?? '/', headers, port: t.port, fixedEndpoint, body });
+  return forward(deps, ex, { route, method: ex.req.method ?? 'GET', path: url, headers, port: t.port, fixedEndpoint, body });
 }
 
 /** Whole-request timeout (route timeout): 504 "upstream request timeout" if no response started in time. */
