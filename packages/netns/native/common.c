@@ -280,10 +280,10 @@ bool export_fn(napi_env env, napi_value exports, const char *name, napi_callback
   return napi_set_named_property(env, exports, name, fn) == napi_ok;
 }
 
-void make_callback_or_fatal(napi_env env, napi_async_context async, napi_value recv, napi_value cb, size_t argc,
+bool make_callback_or_fatal(napi_env env, napi_async_context async, napi_value recv, napi_value cb, size_t argc,
                             const napi_value *argv) {
   napi_value result;
-  if (napi_make_callback(env, async, recv, cb, argc, argv, &result) == napi_ok) return;
+  if (napi_make_callback(env, async, recv, cb, argc, argv, &result) == napi_ok) return true;
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (pending) {
@@ -291,4 +291,5 @@ void make_callback_or_fatal(napi_env env, napi_async_context async, napi_value r
     napi_get_and_clear_last_exception(env, &err);
     napi_fatal_exception(env, err);
   }
+  return false;
 }

@@ -28,8 +28,9 @@ napi_value throw_napi_failure(napi_env env);
 /*
  * Calls a JS callback from a libuv callback: make_callback runs microtasks (promise continuations) and
  * keeps the async_hooks context; an uncaught error goes to the process, as for any event-loop callback.
+ * Returns false when the callback threw or could not run (e.g. a worker being terminated).
  */
-void make_callback_or_fatal(napi_env env, napi_async_context async, napi_value recv, napi_value cb, size_t argc,
+bool make_callback_or_fatal(napi_env env, napi_async_context async, napi_value recv, napi_value cb, size_t argc,
                             const napi_value *argv);
 
 /* Argument helpers: return false with a pending JS exception on bad input. */

@@ -105,10 +105,11 @@ static void call_js(napi_env env, napi_value unused, void *context, void *data) 
   } else if (ok) {
     ok = napi_get_null(env, &argv[0]) == napi_ok;
   }
-  if (ok) {
-    req->job.made = 0; /* the fds now belong to JS */
-    make_callback_or_fatal(env, st->async, global, cb, 2, argv);
-  }
+  /*
+   * The fds belong to JS once the callback ran. When it could not run (the environment is terminating,
+   * e.g. worker.terminate()) they are closed below; a callback that throws must not have kept any.
+   */
+  if (ok && !st->closing && make_callback_or_fatal(env, st->async, global, cb, 2, argv)) req->job.made = 0;
   napi_delete_reference(env, req->callback);
   if (scope != NULL) napi_close_handle_scope(env, scope);
   drop(req); /* closes fds only if they never reached JS */

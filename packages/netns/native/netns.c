@@ -8,6 +8,8 @@
 #include "common.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
@@ -138,6 +140,16 @@ static bool bind_from_opts(napi_env env, int fd, int family, napi_value obj, con
   bool ok = parse_sockaddr(env, family, h, port, &ss, &len);
   free(host);
   if (!ok) return false;
+  /*
+   * A client bind to port 0 (ztunnel's spoofed source address): let connect() pick the port by the full
+   * 4-tuple. bind() alone must find a port free for every destination, a search through the bind hash
+   * that grows with the TIME_WAIT sockets of short connections (Envoy does the same for upstream binds).
+   * Best effort: without it (kernel < 4.2) bind picks the port as before.
+   */
+  if (!required && port == 0) {
+    int one = 1;
+    setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  }
   if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
     throw_errno(env, errno, "bind", errno == EADDRNOTAVAIL ? "address not on an interface: set transparent or freebind"
                                                            : "is the port already in use without reuseport?");
@@ -169,6 +181,23 @@ static napi_value js_listen_in_netns(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * After EINPROGRESS: a connect to a local address (ztunnel's inbound connect to the app on the pod's own
+ * IP) has usually finished by the time connect() returns, because loopback runs the handshake in the
+ * same call. One zero-timeout poll() tells, saving the caller a poll handle, a timer and an event-loop
+ * turn. Returns 0 with *pending set, or the connect's errno when it already failed (SO_ERROR).
+ */
+static int finished_connect_error(int fd, bool *pending) {
+  struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+  *pending = true;
+  if (poll(&p, 1, 0) != 1 || (p.revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return 0;
+  int soerr = 0;
+  socklen_t n = sizeof soerr;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &n) != 0) return errno;
+  *pending = false;
+  return soerr;
+}
+
+/*
  * Starts a non-blocking connect: options (SO_MARK, IP_TRANSPARENT, ...) on fd, optional bind to
  * {localHost, localPort} (a spoofed client address needs transparent), then connect(). Takes ownership
  * of fd (closed on failure). Returns {fd, pending}; when pending the caller waits for writability and
@@ -189,12 +218,11 @@ static napi_value connect_fd(napi_env env, napi_value opts, const sock_opts *o, 
   }
   bool pending = false;
   if (connect(fd, (const struct sockaddr *)ss, len) != 0) {
-    if (errno != EINPROGRESS) {
-      err = errno;
+    err = errno == EINPROGRESS ? finished_connect_error(fd, &pending) : errno;
+    if (err != 0) {
       close(fd);
       return throw_errno(env, err, "connect", "is the destination reachable from this network namespace?");
     }
-    pending = true;
   }
   napi_value result;
   NAPI_OK(env, napi_create_object(env, &result));

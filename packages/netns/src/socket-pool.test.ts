@@ -207,9 +207,10 @@ describe.skipIf(!canUseNetns)('sockets made ahead of time in a netns (needs root
       await once(w, 'message');
       await w.terminate();
     }
-    // Sockets of answers that arrive after teardown are closed by the addon itself.
-    await settle(() => openFdCount() === fdsBefore, 5_000);
-    expect(openFdCount()).toBe(fdsBefore);
+    // Sockets of answers that arrive after teardown are closed by the addon itself. (<=: an fd of an earlier
+    // test, e.g. a destroyed net.Socket, may close meanwhile; a leak is 64 sockets per request.)
+    await settle(() => openFdCount() <= fdsBefore, 5_000);
+    expect(openFdCount()).toBeLessThanOrEqual(fdsBefore);
     expect(currentNetnsInodes()).toEqual(before);
   });
 });
