@@ -82,8 +82,9 @@ export async function sendOnceH2(t: H2TryRequest): Promise<TryResult> {
         finish({ kind: 'timeout' });
       }, t.timeoutMs);
     }
-    stream.on('error', (error) => finish({ kind: 'reset', error }));
-    stream.once('close', () => finish({ kind: 'reset', error: new Error(`upstream HTTP/2 stream closed before headers (code ${stream.rstCode ?? 0})`) }));
+    const refused = (): boolean => stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM;
+    stream.on('error', (error) => finish({ kind: 'reset', error, refused: refused() }));
+    stream.once('close', () => finish({ kind: 'reset', error: new Error(`upstream HTTP/2 stream closed before headers (code ${stream.rstCode ?? 0})`), refused: refused() }));
     stream.once('response', (headers, flags) => finish({ kind: 'response', res: fromStream(stream, headers, flags) }));
     if (!endStream) writeBody(stream, t.body!, t.onBodyBytes);
   });

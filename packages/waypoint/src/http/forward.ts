@@ -20,7 +20,7 @@ export interface UpstreamResponse {
 export type TryResult =
   | { kind: 'response'; res: UpstreamResponse }
   | { kind: 'connect-failure'; error: Error }
-  | { kind: 'reset'; error: Error }
+  | { kind: 'reset'; error: Error; refused?: boolean }
   | { kind: 'timeout' }
   | { kind: 'cancelled' };
 

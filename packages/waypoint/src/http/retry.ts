@@ -7,7 +7,8 @@ import type { waypoint } from '@mesh/api';
 export type TryOutcome =
   | { kind: 'response'; status: number; grpcStatus?: number }
   | { kind: 'connect-failure' }
-  | { kind: 'reset' }
+  /** `refused`: the upstream refused the stream (HTTP/2 RST_STREAM REFUSED_STREAM), so nothing was processed. */
+  | { kind: 'reset'; refused?: boolean }
   | { kind: 'timeout' };
 
 const GATEWAY_ERRORS = new Set([502, 503, 504]);
@@ -17,18 +18,21 @@ const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_INTERNAL = 13;
 
+// As Envoy's RetryStateImpl (wouldRetryFromHeaders / wouldRetryFromReset): any reset or per-try timeout is a
+// "5xx" and a "gateway-error"; refused-stream matches only a REFUSED_STREAM reset, connect-failure only a
+// failed connection.
 function conditionHolds(cond: string, o: TryOutcome, codes: readonly number[]): boolean {
   switch (cond) {
     case '5xx':
       return o.kind !== 'response' || o.status >= 500;
     case 'gateway-error':
-      return o.kind === 'connect-failure' || o.kind === 'timeout' || (o.kind === 'response' && GATEWAY_ERRORS.has(o.status));
+      return o.kind !== 'response' || GATEWAY_ERRORS.has(o.status);
     case 'reset':
       return o.kind === 'reset' || o.kind === 'timeout';
     case 'connect-failure':
       return o.kind === 'connect-failure';
     case 'refused-stream':
-      return o.kind === 'reset';
+      return o.kind === 'reset' && o.refused === true;
     case 'retriable-4xx':
       return o.kind === 'response' && o.status === 409;
     case 'retriable-status-codes':
