@@ -69,7 +69,7 @@ describe('Http1Server', () => {
         res.end('!');
       });
     });
-    const r = await exchange(port, ['POST / HTTP/1.1\r\ncontent-length: 3\r\n\r\nabcPOST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n'], 300);
+    const r = await exchange(port, ['POST / HTTP/1.1\r\nhost: a\r\ncontent-length: 3\r\n\r\nabcPOST / HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n'], 300);
     expect(r.text).toContain('transfer-encoding: chunked\r\n');
     expect(r.text).toContain('3\r\nabc\r\n1\r\n!\r\n0\r\n\r\n');
     expect(r.text).toContain('2\r\nxy\r\n1\r\n!\r\n0\r\n\r\n');
@@ -77,10 +77,10 @@ describe('Http1Server', () => {
 
   it('sends 100 Continue before reading an expected body, and 417 for other expectations', async () => {
     const port = await serve(echo);
-    const r = await exchange(port, ['POST /e HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\n', 'hi'], 300, 50);
+    const r = await exchange(port, ['POST /e HTTP/1.1\r\nhost: a\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\n', 'hi'], 300, 50);
     expect(statuses(r.text)).toEqual([100, 200]);
     expect(r.text).toContain('POST /e hi');
-    const bad = await exchange(port, ['POST /e HTTP/1.1\r\nexpect: something\r\ncontent-length: 2\r\n\r\nhi']);
+    const bad = await exchange(port, ['POST /e HTTP/1.1\r\nhost: a\r\nexpect: something\r\ncontent-length: 2\r\n\r\nhi']);
     expect([statuses(bad.text), bad.closed]).toEqual([[417], true]);
   });
 
@@ -93,9 +93,15 @@ describe('Http1Server', () => {
     expect(ka.closed).toBe(false);
   });
 
+  it('answers 400 to an HTTP/1.1 request without Host', async () => {
+    const port = await serve(echo);
+    const r = await exchange(port, ['GET / HTTP/1.1\r\n\r\n']);
+    expect([statuses(r.text), r.closed]).toEqual([[400], true]);
+  });
+
   it('answers 431 to an oversized head and 400 to garbage, then closes', async () => {
     const port = await serve(echo);
-    const big = await exchange(port, [`GET / HTTP/1.1\r\nx: ${'a'.repeat(5000)}\r\n\r\n`]);
+    const big = await exchange(port, [`GET / HTTP/1.1\r\nhost: a\r\nx: ${'a'.repeat(5000)}\r\n\r\n`]);
     expect([statuses(big.text), big.closed]).toEqual([[431], true]);
     const garbage = await exchange(port, ['\x16\x03\x01 nonsense\r\n\r\n']);
     expect([statuses(garbage.text), garbage.closed]).toEqual([[400], true]);
@@ -103,15 +109,15 @@ describe('Http1Server', () => {
 
   it('answers 408 to a head that trickles in too slowly (slowloris) and closes idle keep-alive connections', async () => {
     const port = await serve(echo);
-    const slow = await exchange(port, ['GET / HTTP/1.1\r\n', 'x-a: 1\r\n', 'x-b: 2\r\n', 'x-c: 3\r\n', 'x-d: 4\r\n', 'x-e: 5\r\n'], 1_500, 100);
+    const slow = await exchange(port, ['GET / HTTP/1.1\r\nhost: a\r\n', 'x-a: 1\r\n', 'x-b: 2\r\n', 'x-c: 3\r\n', 'x-d: 4\r\n', 'x-e: 5\r\n'], 1_500, 100);
     expect([statuses(slow.text), slow.closed]).toEqual([[408], true]);
-    const idle = await exchange(port, ['GET / HTTP/1.1\r\n\r\n'], 1_500);
+    const idle = await exchange(port, ['GET / HTTP/1.1\r\nhost: a\r\n\r\n'], 1_500);
     expect([statuses(idle.text), idle.closed]).toEqual([[200], true]);
   });
 
   it('drains an unread request body after the response and serves the next request', async () => {
     const port = await serve((req, res) => res.writeHead(403, { 'content-length': '0' }).end());
-    const r = await exchange(port, ['POST /x HTTP/1.1\r\ncontent-length: 5\r\n\r\n', 'hello', 'GET /y HTTP/1.1\r\nconnection: close\r\n\r\n'], 1_000, 20);
+    const r = await exchange(port, ['POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\n\r\n', 'hello', 'GET /y HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n'], 1_000, 20);
     expect([statuses(r.text), r.closed]).toEqual([[403, 403], true]);
   });
 
@@ -124,7 +130,7 @@ describe('Http1Server', () => {
           events.push('close');
           resolve();
         });
-      }).then((port) => exchange(port, ['GET / HTTP/1.1\r\n\r\n'], 50));
+      }).then((port) => exchange(port, ['GET / HTTP/1.1\r\nhost: a\r\n\r\n'], 50));
     });
     await gone;
     expect(events).toEqual(['close']);

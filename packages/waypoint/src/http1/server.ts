@@ -2,7 +2,7 @@
 // tunnel), one at a time. Pipelined requests wait, parsed but unanswered, until the response before them
 // finished (responses leave in request order). node:http's server behaviours kept: 400/431/505 for malformed
 // or oversized heads, then close; 100 Continue for `Expect: 100-continue` and 417 for other expectations;
-// Upgrade requests served as plain requests (no upgrade is performed; the proxy strips the header); CONNECT
+// 400 for an HTTP/1.1 request without Host; Upgrade requests served as plain requests (no upgrade is performed; the proxy strips the header); CONNECT
 // refused; an unread request body drained after the response so the connection stays usable; 408 when a head
 // (HEADERS_TIMEOUT) or a whole request (REQUEST_TIMEOUT) is too slow; idle keep-alive connections closed.
 import { Readable, type Duplex } from 'node:stream';
@@ -100,6 +100,8 @@ class ServerConnection<C> implements ResponseOwner {
 
   onHead(head: RequestHead, framing: Framing, keepAlive: boolean): void {
     if (head.method === 'CONNECT') return this.destroyConnection();
+    // RFC 9112 section 3.2 (node:http's requireHostHeader, Envoy alike): an HTTP/1.1 request without Host is 400.
+    if (head.minor === 1 && head.headers.host === undefined) return this.reject(400);
     const expect = head.headers.expect;
     const expectsContinue = expect !== undefined && head.minor === 1;
     if (expectsContinue && String(expect).toLowerCase() !== '100-continue') return this.reject(417);
