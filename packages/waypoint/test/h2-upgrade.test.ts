@@ -12,7 +12,7 @@ import { WaypointApp } from '../src/app/waypoint-app';
 import { Client, contextFor, fetchFromTestCa, id, podWorkload, service, spiffe, waypointConfig } from './harness';
 
 const H = wp.H2UpgradePolicy;
-const NAMES = ['up', 'plain', 'optout', 'sniffed'] as const;
+const NAMES = ['up', 'plain', 'optout', 'sniffed', 'sub'] as const;
 type Name = (typeof NAMES)[number];
 const host = (n: string): string => `${n}.default.svc.cluster.local`;
 const vip = (n: Name): string => `10.96.3.${NAMES.indexOf(n) + 1}`;
@@ -65,19 +65,24 @@ function configWith(mesh: wp.H2UpgradePolicy): wp.WaypointConfig {
   const trafficPolicies: TrafficPolicyInit[] = [
     { host: host('up'), connectionPool: { h2UpgradePolicy: H.UPGRADE } },
     { host: host('optout'), connectionPool: { h2UpgradePolicy: H.DO_NOT_UPGRADE } },
+    // Subset-level policy only: the route to subset v2 is upgraded, the service as a whole is not.
+    { host: host('sub'), subset: 'v2', connectionPool: { h2UpgradePolicy: H.UPGRADE } },
   ];
   return waypointConfig({
     name: 'waypoint', namespace: 'default', meshH2UpgradePolicy: mesh, trafficPolicies,
     services: NAMES.map((n) => ({
       hostname: host(n), name: n, namespace: 'default', vips: [vip(n)],
       ports: [{ port: 80, targetPort: 9080, ...(n === 'sniffed' ? {} : { name: 'http', protocol: 'HTTP' }) }],
-      routes: [{ name: n, backends: [{ hostname: host(n), port: 80, weight: 1 }] }],
+      routes: [
+        ...(n === 'sub' ? [{ name: 'v2', matches: [{ path: { kind: { case: 'prefix' as const, value: '/v2' } } }], backends: [{ hostname: host(n), port: 80, weight: 1, subset: 'v2' }] }] : []),
+        { name: n, backends: [{ hostname: host(n), port: 80, weight: 1 }] },
+      ],
     })),
   });
 }
 
-async function upstreamVersion(n: Name): Promise<string> {
-  const r = await client.get(`${vip(n)}:80`, '/');
+async function upstreamVersion(n: Name, path = '/'): Promise<string> {
+  const r = await client.get(`${vip(n)}:80`, path);
   expect(`${r.status} ${r.body}`).toMatch(/^200 /);
   return (JSON.parse(r.body) as { version: string }).version;
 }
@@ -117,6 +122,11 @@ afterAll(async () => {
 describe('h2UpgradePolicy through the waypoint', () => {
   it('a DestinationRule UPGRADE sends HTTP/1.1 client requests to the upstream over h2c', async () => {
     expect(await upstreamVersion('up')).toBe('2.0');
+  });
+
+  it('a subset-level UPGRADE applies to routes to that subset only', async () => {
+    expect(await upstreamVersion('sub', '/v2')).toBe('2.0');
+    expect(await upstreamVersion('sub', '/')).toBe('1.1');
   });
 
   it('keeps HTTP/1.1 upstream under the mesh default DO_NOT_UPGRADE', async () => {

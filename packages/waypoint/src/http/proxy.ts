@@ -21,7 +21,8 @@ export interface ProxyDeps {
   /** DestinationRule-driven cluster state (LB, pool limits, outlier detection); plain round robin without it. */
   readonly clusters?: UpstreamClusters;
   /** Whether hostname:port is declared HTTP2/GRPC (forwarded as h2c); HTTP/1.1 otherwise. */
-  readonly isHttp2Port?: (hostname: string, port: number) => boolean;
+  /** Whether this backend (subset-level DestinationRule policy included) is reached over HTTP/2. */
+  readonly isHttp2Port?: (hostname: string, port: number, subset?: string) => boolean;
 }
 
 /** Envoy's local reply when a circuit breaker refuses a request (response flag UO). */
@@ -121,7 +122,7 @@ export async function forward(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan):
   const cluster = clusterFor(deps, plan, backend);
   if (!(await admit(ex, cluster))) return;
   const affinity = affinityOf(plan, cluster);
-  const h2 = backend !== undefined && deps.isHttp2Port?.(backend.hostname, backend.port || plan.port) === true;
+  const h2 = backend !== undefined && deps.isHttp2Port?.(backend.hostname, backend.port || plan.port, backend.subset) === true;
   let releaseRetry: (() => void) | undefined;
   try {
     for (let attempt = 0; attempt < maxTries; attempt++) {
