@@ -51,6 +51,17 @@ status:
     expectError(`${ROUTE}spec: {rules: [{backendRefs: [{name: svc}]}]}\n`, 'spec.rules[0].backendRefs[0].port', 'port is required');
   });
 
+  it('accepts a CORS filter and checks its fields', () => {
+    expectValid(`${ROUTE}spec:
+  rules:
+  - filters:
+    - type: CORS
+      cors: {allowOrigins: ["https://a.example", "*"], allowCredentials: true, allowMethods: [GET, POST], allowHeaders: [x-a], exposeHeaders: [x-b], maxAge: 60}
+`);
+    expectError(`${ROUTE}spec: {rules: [{filters: [{type: CORS, cors: {maxAge: 0}}]}]}\n`, 'spec.rules[0].filters[0].cors.maxAge', '0');
+    expectError(`${ROUTE}spec: {rules: [{filters: [{type: CORS, cors: {allowCredentials: "yes"}}]}]}\n`, 'spec.rules[0].filters[0].cors.allowCredentials', 'bool');
+  });
+
   it('accepts and checks GRPCRoute', () => {
     const g = 'apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g, namespace: ns1}\n';
     expectValid(`${g}spec: {parentRefs: [{name: gw}], rules: [{matches: [{method: {service: com.example.User, method: Login}}], backendRefs: [{name: user, port: 50051}]}]}\n`);

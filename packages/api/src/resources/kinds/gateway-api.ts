@@ -3,6 +3,7 @@ import {
   anyString,
   anyValue,
   arr,
+  bool,
   type Check,
   anyDuration,
   eachIn,
@@ -51,6 +52,15 @@ const requestMirror = obj(
   { backendRef: backendObjectRef, percent: int(0, 100), fraction: obj({ numerator: int(0), denominator: int(1) }, { required: ['numerator'] }) },
   { required: ['backendRef'] },
 );
+// HTTPCORSFilter CRD limits: 64 origins/headers, 9 methods, maxAge >= 1.
+const corsFilter = obj({
+  allowOrigins: arr(str({ nonEmpty: true, maxLength: 253 }), { maxItems: 64 }),
+  allowCredentials: bool,
+  allowMethods: arr(str({ nonEmpty: true }), { maxItems: 9 }),
+  allowHeaders: arr(str({ nonEmpty: true, maxLength: 256 }), { maxItems: 64 }),
+  exposeHeaders: arr(str({ nonEmpty: true, maxLength: 256 }), { maxItems: 64 }),
+  maxAge: int(1),
+});
 const extensionRef = obj({ group, kind, name: objName }, { required: ['group', 'kind', 'name'] });
 
 const FILTER_FIELD: Readonly<Record<string, string>> = {
@@ -89,7 +99,7 @@ const httpFilterFields = {
   }),
   urlRewrite: obj({ hostname, path: pathModifier }),
   extensionRef,
-  cors: anyValue,
+  cors: corsFilter,
 };
 
 const httpFilter = obj(

@@ -133,6 +133,7 @@ const rewrite = obj(
 
 const corsPolicy = obj({
   allowOrigins: arr(stringMatch),
+  allowOrigin: stringList,
   allowMethods: stringList,
   allowHeaders: stringList,
   exposeHeaders: stringList,

@@ -136,6 +136,18 @@ export interface BackendObjectReference {
   port?: number;
 }
 
+/** Gateway API HTTPCORSFilter (experimental channel, v1.2+). */
+export interface HTTPCORSFilter {
+  /** Origins ("scheme://host[:port]"); "*" allows any origin. */
+  allowOrigins?: string[];
+  allowCredentials?: boolean;
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  /** Seconds; the CRD default is 5. */
+  maxAge?: number;
+}
+
 export interface HTTPRouteFilter {
   type: 'RequestHeaderModifier' | 'ResponseHeaderModifier' | 'RequestMirror' | 'RequestRedirect' | 'URLRewrite' | 'ExtensionRef' | 'CORS';
   requestHeaderModifier?: HTTPHeaderFilter;
@@ -144,7 +156,7 @@ export interface HTTPRouteFilter {
   requestRedirect?: { scheme?: 'http' | 'https'; hostname?: string; path?: HTTPPathModifier; port?: number; statusCode?: 301 | 302 | 303 | 307 | 308 };
   urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
   extensionRef?: { group: string; kind: string; name: string };
-  cors?: Record<string, unknown>;
+  cors?: HTTPCORSFilter;
 }
 
 export interface HTTPBackendRef extends BackendObjectReference {

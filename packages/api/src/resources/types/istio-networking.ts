@@ -73,6 +73,8 @@ export interface HTTPFaultInjection {
 
 export interface CorsPolicy {
   allowOrigins?: StringMatch[];
+  /** Deprecated: exact origins, used only when allowOrigins is unset. */
+  allowOrigin?: string[];
   allowMethods?: string[];
   allowHeaders?: string[];
   exposeHeaders?: string[];

@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mesh/waypoint/v1/waypoint.proto.
  */
 export const file_mesh_waypoint_v1_waypoint: GenFile = /*@__PURE__*/
-  fileDesc("Ch9tZXNoL3dheXBvaW50L3YxL3dheXBvaW50LnByb3RvEhBtZXNoLndheXBvaW50LnYxIskCCg5XYXlwb2ludENvbmZpZxIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIxCghzZXJ2aWNlcxgDIAMoCzIfLm1lc2gud2F5cG9pbnQudjEuU2VydmljZVJvdXRlcxI3Cghwb2xpY2llcxgEIAMoCzIlLm1lc2gud2F5cG9pbnQudjEuQXV0aG9yaXphdGlvblBvbGljeRIsCglqd3RfcnVsZXMYBSADKAsyGS5tZXNoLndheXBvaW50LnYxLkp3dFJ1bGUSOQoQdHJhZmZpY19wb2xpY2llcxgGIAMoCzIfLm1lc2gud2F5cG9pbnQudjEuVHJhZmZpY1BvbGljeRJBChZtZXNoX2gyX3VwZ3JhZGVfcG9saWN5GAcgASgOMiEubWVzaC53YXlwb2ludC52MS5IMlVwZ3JhZGVQb2xpY3kinAIKDVNlcnZpY2VSb3V0ZXMSEAoIaG9zdG5hbWUYASABKAkSDAoEcG9ydBgCIAEoDRInCgZyb3V0ZXMYAyADKAsyFy5tZXNoLndheXBvaW50LnYxLlJvdXRlEgwKBG5hbWUYBCABKAkSEQoJbmFtZXNwYWNlGAUgASgJEgwKBHZpcHMYBiADKAkSLAoFcG9ydHMYByADKAsyHS5tZXNoLndheXBvaW50LnYxLlNlcnZpY2VQb3J0EjcKCHBvbGljaWVzGAggAygLMiUubWVzaC53YXlwb2ludC52MS5BdXRob3JpemF0aW9uUG9saWN5EiwKCWp3dF9ydWxlcxgJIAMoCzIZLm1lc2gud2F5cG9pbnQudjEuSnd0UnVsZSJQCgtTZXJ2aWNlUG9ydBIMCgRwb3J0GAEgASgNEhMKC3RhcmdldF9wb3J0GAIgASgNEgwKBG5hbWUYAyABKAkSEAoIcHJvdG9jb2wYBCABKAkiVQoGU291cmNlEgwKBGtpbmQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkSEgoFaW5kZXgYBCABKA1IAIgBAUIICgZfaW5kZXgiywQKBVJvdXRlEgwKBG5hbWUYASABKAkSLQoHbWF0Y2hlcxgCIAMoCzIcLm1lc2gud2F5cG9pbnQudjEuUm91dGVNYXRjaBIzCghiYWNrZW5kcxgDIAMoCzIhLm1lc2gud2F5cG9pbnQudjEuV2VpZ2h0ZWRCYWNrZW5kEhIKCnRpbWVvdXRfbXMYBSABKA0SLAoIcmVkaXJlY3QYBiABKAsyGi5tZXNoLndheXBvaW50LnYxLlJlZGlyZWN0EioKB3Jld3JpdGUYByABKAsyGS5tZXNoLndheXBvaW50LnYxLlJld3JpdGUSNAoPcmVxdWVzdF9oZWFkZXJzGAggASgLMhsubWVzaC53YXlwb2ludC52MS5IZWFkZXJPcHMSNQoQcmVzcG9uc2VfaGVhZGVycxgJIAEoCzIbLm1lc2gud2F5cG9pbnQudjEuSGVhZGVyT3BzEi4KB3JldHJpZXMYCiABKAsyHS5tZXNoLndheXBvaW50LnYxLlJldHJ5UG9saWN5EiYKBWZhdWx0GAsgASgLMhcubWVzaC53YXlwb2ludC52MS5GYXVsdBIpCgdtaXJyb3JzGAwgAygLMhgubWVzaC53YXlwb2ludC52MS5NaXJyb3ISOQoPZGlyZWN0X3Jlc3BvbnNlGA0gASgLMiAubWVzaC53YXlwb2ludC52MS5EaXJlY3RSZXNwb25zZRIoCgZzb3VyY2UYDiABKAsyGC5tZXNoLndheXBvaW50LnYxLlNvdXJjZUoECAQQBVIHdGltZW91dCK4AgoKUm91dGVNYXRjaBIpCgRwYXRoGAEgASgLMhsubWVzaC53YXlwb2ludC52MS5QYXRoTWF0Y2gSLgoHaGVhZGVycxgCIAMoCzIdLm1lc2gud2F5cG9pbnQudjEuSGVhZGVyTWF0Y2gSMwoMcXVlcnlfcGFyYW1zGAQgAygLMh0ubWVzaC53YXlwb2ludC52MS5IZWFkZXJNYXRjaBItCgZtZXRob2QYBSABKAsyHS5tZXNoLndheXBvaW50LnYxLlN0cmluZ01hdGNoEjAKCWF1dGhvcml0eRgGIAEoCzIdLm1lc2gud2F5cG9pbnQudjEuU3RyaW5nTWF0Y2gSDAoEcG9ydBgHIAEoDRIXCg9pZ25vcmVfdXJpX2Nhc2UYCCABKAgSDAoEbmFtZRgJIAEoCUoECAMQBCJhCglQYXRoTWF0Y2gSDwoFZXhhY3QYASABKAlIABIQCgZwcmVmaXgYAiABKAlIABIPCgVyZWdleBgDIAEoCUgAEhgKDnNlZ21lbnRfcHJlZml4GAQgASgJSABCBgoEa2luZCJJCgtTdHJpbmdNYXRjaBIPCgVleGFjdBgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEg8KBXJlZ2V4GAMgASgJSABCBgoEa2luZCJ6CgtIZWFkZXJNYXRjaBIMCgRuYW1lGAEgASgJEg8KBWV4YWN0GAIgASgJSAASDwoFcmVnZXgYAyABKAlIABIQCgZwcmVmaXgYBCABKAlIABIRCgdwcmVzZW50GAUgASgISAASDgoGaW52ZXJ0GAYgASgIQgYKBGtpbmQivwIKD1dlaWdodGVkQmFja2VuZBIQCghob3N0bmFtZRgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBndlaWdodBgDIAEoDRIOCgZzdWJzZXQYBCABKAkSSgoNc3Vic2V0X2xhYmVscxgFIAMoCzIzLm1lc2gud2F5cG9pbnQudjEuV2VpZ2h0ZWRCYWNrZW5kLlN1YnNldExhYmVsc0VudHJ5EjQKD3JlcXVlc3RfaGVhZGVycxgGIAEoCzIbLm1lc2gud2F5cG9pbnQudjEuSGVhZGVyT3BzEjUKEHJlc3BvbnNlX2hlYWRlcnMYByABKAsyGy5tZXNoLndheXBvaW50LnYxLkhlYWRlck9wcxozChFTdWJzZXRMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIroBCgtEZXN0aW5hdGlvbhIQCghob3N0bmFtZRgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBnN1YnNldBgDIAEoCRJGCg1zdWJzZXRfbGFiZWxzGAQgAygLMi8ubWVzaC53YXlwb2ludC52MS5EZXN0aW5hdGlvbi5TdWJzZXRMYWJlbHNFbnRyeRozChFTdWJzZXRMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBItkBCglIZWFkZXJPcHMSMQoDc2V0GAEgAygLMiQubWVzaC53YXlwb2ludC52MS5IZWFkZXJPcHMuU2V0RW50cnkSMQoDYWRkGAIgAygLMiQubWVzaC53YXlwb2ludC52MS5IZWFkZXJPcHMuQWRkRW50cnkSDgoGcmVtb3ZlGAMgAygJGioKCFNldEVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaKgoIQWRkRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzCghSZWRpcmVjdBILCgN1cmkYASABKAkSEQoJYXV0aG9yaXR5GAIgASgJEgwKBHBvcnQYAyABKA0SDgoGc2NoZW1lGAQgASgJEhUKDXJlc3BvbnNlX2NvZGUYBSABKA0SEgoKdXJpX3ByZWZpeBgGIAEoCSKAAQoHUmV3cml0ZRIUCgp1cmlfcHJlZml4GAEgASgJSAASEwoJZnVsbF9wYXRoGAIgASgJSAASEQoJYXV0aG9yaXR5GAMgASgJEhMKC3JlZ2V4X21hdGNoGAQgASgJEhoKEnJlZ2V4X3N1YnN0aXR1dGlvbhgFIAEoCUIGCgRwYXRoIm0KC1JldHJ5UG9saWN5EhAKCGF0dGVtcHRzGAEgASgNEhoKEnBlcl90cnlfdGltZW91dF9tcxgCIAEoDRIQCghyZXRyeV9vbhgDIAMoCRIeChZyZXRyaWFibGVfc3RhdHVzX2NvZGVzGAQgAygNItkBCgVGYXVsdBIsCgVkZWxheRgBIAEoCzIdLm1lc2gud2F5cG9pbnQudjEuRmF1bHQuRGVsYXkSLAoFYWJvcnQYAiABKAsyHS5tZXNoLndheXBvaW50LnYxLkZhdWx0LkFib3J0GjAKBURlbGF5Eg8KB3BlcmNlbnQYASABKAESFgoOZml4ZWRfZGVsYXlfbXMYAiABKA0aQgoFQWJvcnQSDwoHcGVyY2VudBgBIAEoARITCgtodHRwX3N0YXR1cxgCIAEoDRITCgtncnBjX3N0YXR1cxgDIAEoCSJNCgZNaXJyb3ISMgoLZGVzdGluYXRpb24YASABKAsyHS5tZXNoLndheXBvaW50LnYxLkRlc3RpbmF0aW9uEg8KB3BlcmNlbnQYAiABKAEiLgoORGlyZWN0UmVzcG9uc2USDgoGc3RhdHVzGAEgASgNEgwKBGJvZHkYAiABKAkilgIKDVRyYWZmaWNQb2xpY3kSDAoEaG9zdBgBIAEoCRIOCgZzdWJzZXQYAiABKAkSDAoEcG9ydBgDIAEoDRI1Cg1sb2FkX2JhbGFuY2VyGAQgASgLMh4ubWVzaC53YXlwb2ludC52MS5Mb2FkQmFsYW5jZXISOQoPY29ubmVjdGlvbl9wb29sGAUgASgLMiAubWVzaC53YXlwb2ludC52MS5Db25uZWN0aW9uUG9vbBI9ChFvdXRsaWVyX2RldGVjdGlvbhgGIAEoCzIiLm1lc2gud2F5cG9pbnQudjEuT3V0bGllckRldGVjdGlvbhIoCgZzb3VyY2UYByABKAsyGC5tZXNoLndheXBvaW50LnYxLlNvdXJjZSKKAwoMTG9hZEJhbGFuY2VyEjUKBnBvbGljeRgBIAEoDjIlLm1lc2gud2F5cG9pbnQudjEuTG9hZEJhbGFuY2VyLlBvbGljeRJGCg9jb25zaXN0ZW50X2hhc2gYAiABKAsyLS5tZXNoLndheXBvaW50LnYxLkxvYWRCYWxhbmNlci5Db25zaXN0ZW50SGFzaBqTAQoOQ29uc2lzdGVudEhhc2gSEAoGaGVhZGVyGAEgASgJSAASEAoGY29va2llGAIgASgJSAASEwoJc291cmNlX2lwGAMgASgISAASFQoLcXVlcnlfcGFyYW0YBCABKAlIABITCgtjb29raWVfcGF0aBgFIAEoCRIVCg1jb29raWVfdHRsX21zGAYgASgNQgUKA2tleSJlCgZQb2xpY3kSFgoSUE9MSUNZX1VOU1BFQ0lGSUVEEAASDwoLUk9VTkRfUk9CSU4QARIRCg1MRUFTVF9SRVFVRVNUEAISCgoGUkFORE9NEAMSEwoPQ09OU0lTVEVOVF9IQVNIEAQiigIKDkNvbm5lY3Rpb25Qb29sEhcKD21heF9jb25uZWN0aW9ucxgBIAEoDRIcChRtYXhfcGVuZGluZ19yZXF1ZXN0cxgCIAEoDRIjChttYXhfcmVxdWVzdHNfcGVyX2Nvbm5lY3Rpb24YAyABKA0SEwoLbWF4X3JldHJpZXMYBCABKA0SGgoSY29ubmVjdF90aW1lb3V0X21zGAUgASgNEhcKD2lkbGVfdGltZW91dF9tcxgGIAEoDRIUCgxtYXhfcmVxdWVzdHMYByABKA0SPAoRaDJfdXBncmFkZV9wb2xpY3kYCCABKA4yIS5tZXNoLndheXBvaW50LnYxLkgyVXBncmFkZVBvbGljeSK9AQoQT3V0bGllckRldGVjdGlvbhIXCg9jb25zZWN1dGl2ZV81eHgYASABKA0SIgoaY29uc2VjdXRpdmVfZ2F0ZXdheV9lcnJvcnMYAiABKA0SEwoLaW50ZXJ2YWxfbXMYAyABKA0SHQoVYmFzZV9lamVjdGlvbl90aW1lX21zGAQgASgNEhwKFG1heF9lamVjdGlvbl9wZXJjZW50GAUgASgNEhoKEm1pbl9oZWFsdGhfcGVyY2VudBgGIAEoDSKAAgoTQXV0aG9yaXphdGlvblBvbGljeRIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRI8CgZhY3Rpb24YAyABKA4yLC5tZXNoLndheXBvaW50LnYxLkF1dGhvcml6YXRpb25Qb2xpY3kuQWN0aW9uEioKBXJ1bGVzGAQgAygLMhsubWVzaC53YXlwb2ludC52MS5BdXRoelJ1bGUSKAoGc291cmNlGAUgASgLMhgubWVzaC53YXlwb2ludC52MS5Tb3VyY2UiNAoGQWN0aW9uEgkKBUFMTE9XEAASCAoEREVOWRABEgkKBUFVRElUEAISCgoGQ1VTVE9NEAMilgEKCUF1dGh6UnVsZRIrCgRmcm9tGAEgAygLMh0ubWVzaC53YXlwb2ludC52MS5BdXRoelNvdXJjZRIsCgJ0bxgCIAMoCzIgLm1lc2gud2F5cG9pbnQudjEuQXV0aHpPcGVyYXRpb24SLgoEd2hlbhgDIAMoCzIgLm1lc2gud2F5cG9pbnQudjEuQXV0aHpDb25kaXRpb24iuwIKC0F1dGh6U291cmNlEhIKCnByaW5jaXBhbHMYASADKAkSFgoObm90X3ByaW5jaXBhbHMYAiADKAkSGgoScmVxdWVzdF9wcmluY2lwYWxzGAMgAygJEh4KFm5vdF9yZXF1ZXN0X3ByaW5jaXBhbHMYBCADKAkSEgoKbmFtZXNwYWNlcxgFIAMoCRIWCg5ub3RfbmFtZXNwYWNlcxgGIAMoCRIRCglpcF9ibG9ja3MYByADKAkSFQoNbm90X2lwX2Jsb2NrcxgIIAMoCRIYChByZW1vdGVfaXBfYmxvY2tzGAkgAygJEhwKFG5vdF9yZW1vdGVfaXBfYmxvY2tzGAogAygJEhgKEHNlcnZpY2VfYWNjb3VudHMYCyADKAkSHAoUbm90X3NlcnZpY2VfYWNjb3VudHMYDCADKAkinAEKDkF1dGh6T3BlcmF0aW9uEg0KBWhvc3RzGAEgAygJEhEKCW5vdF9ob3N0cxgCIAMoCRINCgVwb3J0cxgDIAMoCRIRCglub3RfcG9ydHMYBCADKAkSDwoHbWV0aG9kcxgFIAMoCRITCgtub3RfbWV0aG9kcxgGIAMoCRINCgVwYXRocxgHIAMoCRIRCglub3RfcGF0aHMYCCADKAkiQQoOQXV0aHpDb25kaXRpb24SCwoDa2V5GAEgASgJEg4KBnZhbHVlcxgCIAMoCRISCgpub3RfdmFsdWVzGAMgAygJIvcCCgdKd3RSdWxlEg4KBmlzc3VlchgBIAEoCRIRCglhdWRpZW5jZXMYAiADKAkSEAoIandrc191cmkYAyABKAkSDAoEandrcxgEIAEoCRIxCgxmcm9tX2hlYWRlcnMYBSADKAsyGy5tZXNoLndheXBvaW50LnYxLkp3dEhlYWRlchITCgtmcm9tX3BhcmFtcxgGIAMoCRIUCgxmcm9tX2Nvb2tpZXMYByADKAkSHgoWZm9yd2FyZF9vcmlnaW5hbF90b2tlbhgIIAEoCBIgChhvdXRwdXRfcGF5bG9hZF90b19oZWFkZXIYCSABKAkSQAoXb3V0cHV0X2NsYWltX3RvX2hlYWRlcnMYCiADKAsyHy5tZXNoLndheXBvaW50LnYxLkNsYWltVG9IZWFkZXISHQoVandrc19mZXRjaF90aW1lb3V0X21zGAsgASgNEigKBnNvdXJjZRgMIAEoCzIYLm1lc2gud2F5cG9pbnQudjEuU291cmNlIikKCUp3dEhlYWRlchIMCgRuYW1lGAEgASgJEg4KBnByZWZpeBgCIAEoCSIuCg1DbGFpbVRvSGVhZGVyEg4KBmhlYWRlchgBIAEoCRINCgVjbGFpbRgCIAEoCSp1Cg9IMlVwZ3JhZGVQb2xpY3kSHQoZSDJfVVBHUkFERV9QT0xJQ1lfREVGQVVMVBAAEiQKIEgyX1VQR1JBREVfUE9MSUNZX0RPX05PVF9VUEdSQURFEAESHQoZSDJfVVBHUkFERV9QT0xJQ1lfVVBHUkFERRACYgZwcm90bzM");
+  fileDesc("Ch9tZXNoL3dheXBvaW50L3YxL3dheXBvaW50LnByb3RvEhBtZXNoLndheXBvaW50LnYxIskCCg5XYXlwb2ludENvbmZpZxIMCgRuYW1lGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIxCghzZXJ2aWNlcxgDIAMoCzIfLm1lc2gud2F5cG9pbnQudjEuU2VydmljZVJvdXRlcxI3Cghwb2xpY2llcxgEIAMoCzIlLm1lc2gud2F5cG9pbnQudjEuQXV0aG9yaXphdGlvblBvbGljeRIsCglqd3RfcnVsZXMYBSADKAsyGS5tZXNoLndheXBvaW50LnYxLkp3dFJ1bGUSOQoQdHJhZmZpY19wb2xpY2llcxgGIAMoCzIfLm1lc2gud2F5cG9pbnQudjEuVHJhZmZpY1BvbGljeRJBChZtZXNoX2gyX3VwZ3JhZGVfcG9saWN5GAcgASgOMiEubWVzaC53YXlwb2ludC52MS5IMlVwZ3JhZGVQb2xpY3kinAIKDVNlcnZpY2VSb3V0ZXMSEAoIaG9zdG5hbWUYASABKAkSDAoEcG9ydBgCIAEoDRInCgZyb3V0ZXMYAyADKAsyFy5tZXNoLndheXBvaW50LnYxLlJvdXRlEgwKBG5hbWUYBCABKAkSEQoJbmFtZXNwYWNlGAUgASgJEgwKBHZpcHMYBiADKAkSLAoFcG9ydHMYByADKAsyHS5tZXNoLndheXBvaW50LnYxLlNlcnZpY2VQb3J0EjcKCHBvbGljaWVzGAggAygLMiUubWVzaC53YXlwb2ludC52MS5BdXRob3JpemF0aW9uUG9saWN5EiwKCWp3dF9ydWxlcxgJIAMoCzIZLm1lc2gud2F5cG9pbnQudjEuSnd0UnVsZSJQCgtTZXJ2aWNlUG9ydBIMCgRwb3J0GAEgASgNEhMKC3RhcmdldF9wb3J0GAIgASgNEgwKBG5hbWUYAyABKAkSEAoIcHJvdG9jb2wYBCABKAkiVQoGU291cmNlEgwKBGtpbmQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEgwKBG5hbWUYAyABKAkSEgoFaW5kZXgYBCABKA1IAIgBAUIICgZfaW5kZXgi9wQKBVJvdXRlEgwKBG5hbWUYASABKAkSLQoHbWF0Y2hlcxgCIAMoCzIcLm1lc2gud2F5cG9pbnQudjEuUm91dGVNYXRjaBIzCghiYWNrZW5kcxgDIAMoCzIhLm1lc2gud2F5cG9pbnQudjEuV2VpZ2h0ZWRCYWNrZW5kEhIKCnRpbWVvdXRfbXMYBSABKA0SLAoIcmVkaXJlY3QYBiABKAsyGi5tZXNoLndheXBvaW50LnYxLlJlZGlyZWN0EioKB3Jld3JpdGUYByABKAsyGS5tZXNoLndheXBvaW50LnYxLlJld3JpdGUSNAoPcmVxdWVzdF9oZWFkZXJzGAggASgLMhsubWVzaC53YXlwb2ludC52MS5IZWFkZXJPcHMSNQoQcmVzcG9uc2VfaGVhZGVycxgJIAEoCzIbLm1lc2gud2F5cG9pbnQudjEuSGVhZGVyT3BzEi4KB3JldHJpZXMYCiABKAsyHS5tZXNoLndheXBvaW50LnYxLlJldHJ5UG9saWN5EiYKBWZhdWx0GAsgASgLMhcubWVzaC53YXlwb2ludC52MS5GYXVsdBIpCgdtaXJyb3JzGAwgAygLMhgubWVzaC53YXlwb2ludC52MS5NaXJyb3ISOQoPZGlyZWN0X3Jlc3BvbnNlGA0gASgLMiAubWVzaC53YXlwb2ludC52MS5EaXJlY3RSZXNwb25zZRIoCgZzb3VyY2UYDiABKAsyGC5tZXNoLndheXBvaW50LnYxLlNvdXJjZRIqCgRjb3JzGA8gASgLMhwubWVzaC53YXlwb2ludC52MS5Db3JzUG9saWN5SgQIBBAFUgd0aW1lb3V0IvkBCgpDb3JzUG9saWN5EjQKDWFsbG93X29yaWdpbnMYASADKAsyHS5tZXNoLndheXBvaW50LnYxLlN0cmluZ01hdGNoEhUKDWFsbG93X21ldGhvZHMYAiABKAkSFQoNYWxsb3dfaGVhZGVycxgDIAEoCRIWCg5leHBvc2VfaGVhZGVycxgEIAEoCRIPCgdtYXhfYWdlGAUgASgJEhkKEWFsbG93X2NyZWRlbnRpYWxzGAYgASgIEkMKFHVubWF0Y2hlZF9wcmVmbGlnaHRzGAcgASgOMiUubWVzaC53YXlwb2ludC52MS5Vbm1hdGNoZWRQcmVmbGlnaHRzIrgCCgpSb3V0ZU1hdGNoEikKBHBhdGgYASABKAsyGy5tZXNoLndheXBvaW50LnYxLlBhdGhNYXRjaBIuCgdoZWFkZXJzGAIgAygLMh0ubWVzaC53YXlwb2ludC52MS5IZWFkZXJNYXRjaBIzCgxxdWVyeV9wYXJhbXMYBCADKAsyHS5tZXNoLndheXBvaW50LnYxLkhlYWRlck1hdGNoEi0KBm1ldGhvZBgFIAEoCzIdLm1lc2gud2F5cG9pbnQudjEuU3RyaW5nTWF0Y2gSMAoJYXV0aG9yaXR5GAYgASgLMh0ubWVzaC53YXlwb2ludC52MS5TdHJpbmdNYXRjaBIMCgRwb3J0GAcgASgNEhcKD2lnbm9yZV91cmlfY2FzZRgIIAEoCBIMCgRuYW1lGAkgASgJSgQIAxAEImEKCVBhdGhNYXRjaBIPCgVleGFjdBgBIAEoCUgAEhAKBnByZWZpeBgCIAEoCUgAEg8KBXJlZ2V4GAMgASgJSAASGAoOc2VnbWVudF9wcmVmaXgYBCABKAlIAEIGCgRraW5kIkkKC1N0cmluZ01hdGNoEg8KBWV4YWN0GAEgASgJSAASEAoGcHJlZml4GAIgASgJSAASDwoFcmVnZXgYAyABKAlIAEIGCgRraW5kInoKC0hlYWRlck1hdGNoEgwKBG5hbWUYASABKAkSDwoFZXhhY3QYAiABKAlIABIPCgVyZWdleBgDIAEoCUgAEhAKBnByZWZpeBgEIAEoCUgAEhEKB3ByZXNlbnQYBSABKAhIABIOCgZpbnZlcnQYBiABKAhCBgoEa2luZCK/AgoPV2VpZ2h0ZWRCYWNrZW5kEhAKCGhvc3RuYW1lGAEgASgJEgwKBHBvcnQYAiABKA0SDgoGd2VpZ2h0GAMgASgNEg4KBnN1YnNldBgEIAEoCRJKCg1zdWJzZXRfbGFiZWxzGAUgAygLMjMubWVzaC53YXlwb2ludC52MS5XZWlnaHRlZEJhY2tlbmQuU3Vic2V0TGFiZWxzRW50cnkSNAoPcmVxdWVzdF9oZWFkZXJzGAYgASgLMhsubWVzaC53YXlwb2ludC52MS5IZWFkZXJPcHMSNQoQcmVzcG9uc2VfaGVhZGVycxgHIAEoCzIbLm1lc2gud2F5cG9pbnQudjEuSGVhZGVyT3BzGjMKEVN1YnNldExhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiugEKC0Rlc3RpbmF0aW9uEhAKCGhvc3RuYW1lGAEgASgJEgwKBHBvcnQYAiABKA0SDgoGc3Vic2V0GAMgASgJEkYKDXN1YnNldF9sYWJlbHMYBCADKAsyLy5tZXNoLndheXBvaW50LnYxLkRlc3RpbmF0aW9uLlN1YnNldExhYmVsc0VudHJ5GjMKEVN1YnNldExhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi2QEKCUhlYWRlck9wcxIxCgNzZXQYASADKAsyJC5tZXNoLndheXBvaW50LnYxLkhlYWRlck9wcy5TZXRFbnRyeRIxCgNhZGQYAiADKAsyJC5tZXNoLndheXBvaW50LnYxLkhlYWRlck9wcy5BZGRFbnRyeRIOCgZyZW1vdmUYAyADKAkaKgoIU2V0RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARoqCghBZGRFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInMKCFJlZGlyZWN0EgsKA3VyaRgBIAEoCRIRCglhdXRob3JpdHkYAiABKAkSDAoEcG9ydBgDIAEoDRIOCgZzY2hlbWUYBCABKAkSFQoNcmVzcG9uc2VfY29kZRgFIAEoDRISCgp1cmlfcHJlZml4GAYgASgJIoABCgdSZXdyaXRlEhQKCnVyaV9wcmVmaXgYASABKAlIABITCglmdWxsX3BhdGgYAiABKAlIABIRCglhdXRob3JpdHkYAyABKAkSEwoLcmVnZXhfbWF0Y2gYBCABKAkSGgoScmVnZXhfc3Vic3RpdHV0aW9uGAUgASgJQgYKBHBhdGgibQoLUmV0cnlQb2xpY3kSEAoIYXR0ZW1wdHMYASABKA0SGgoScGVyX3RyeV90aW1lb3V0X21zGAIgASgNEhAKCHJldHJ5X29uGAMgAygJEh4KFnJldHJpYWJsZV9zdGF0dXNfY29kZXMYBCADKA0i2QEKBUZhdWx0EiwKBWRlbGF5GAEgASgLMh0ubWVzaC53YXlwb2ludC52MS5GYXVsdC5EZWxheRIsCgVhYm9ydBgCIAEoCzIdLm1lc2gud2F5cG9pbnQudjEuRmF1bHQuQWJvcnQaMAoFRGVsYXkSDwoHcGVyY2VudBgBIAEoARIWCg5maXhlZF9kZWxheV9tcxgCIAEoDRpCCgVBYm9ydBIPCgdwZXJjZW50GAEgASgBEhMKC2h0dHBfc3RhdHVzGAIgASgNEhMKC2dycGNfc3RhdHVzGAMgASgJIk0KBk1pcnJvchIyCgtkZXN0aW5hdGlvbhgBIAEoCzIdLm1lc2gud2F5cG9pbnQudjEuRGVzdGluYXRpb24SDwoHcGVyY2VudBgCIAEoASIuCg5EaXJlY3RSZXNwb25zZRIOCgZzdGF0dXMYASABKA0SDAoEYm9keRgCIAEoCSKWAgoNVHJhZmZpY1BvbGljeRIMCgRob3N0GAEgASgJEg4KBnN1YnNldBgCIAEoCRIMCgRwb3J0GAMgASgNEjUKDWxvYWRfYmFsYW5jZXIYBCABKAsyHi5tZXNoLndheXBvaW50LnYxLkxvYWRCYWxhbmNlchI5Cg9jb25uZWN0aW9uX3Bvb2wYBSABKAsyIC5tZXNoLndheXBvaW50LnYxLkNvbm5lY3Rpb25Qb29sEj0KEW91dGxpZXJfZGV0ZWN0aW9uGAYgASgLMiIubWVzaC53YXlwb2ludC52MS5PdXRsaWVyRGV0ZWN0aW9uEigKBnNvdXJjZRgHIAEoCzIYLm1lc2gud2F5cG9pbnQudjEuU291cmNlIooDCgxMb2FkQmFsYW5jZXISNQoGcG9saWN5GAEgASgOMiUubWVzaC53YXlwb2ludC52MS5Mb2FkQmFsYW5jZXIuUG9saWN5EkYKD2NvbnNpc3RlbnRfaGFzaBgCIAEoCzItLm1lc2gud2F5cG9pbnQudjEuTG9hZEJhbGFuY2VyLkNvbnNpc3RlbnRIYXNoGpMBCg5Db25zaXN0ZW50SGFzaBIQCgZoZWFkZXIYASABKAlIABIQCgZjb29raWUYAiABKAlIABITCglzb3VyY2VfaXAYAyABKAhIABIVCgtxdWVyeV9wYXJhbRgEIAEoCUgAEhMKC2Nvb2tpZV9wYXRoGAUgASgJEhUKDWNvb2tpZV90dGxfbXMYBiABKA1CBQoDa2V5ImUKBlBvbGljeRIWChJQT0xJQ1lfVU5TUEVDSUZJRUQQABIPCgtST1VORF9ST0JJThABEhEKDUxFQVNUX1JFUVVFU1QQAhIKCgZSQU5ET00QAxITCg9DT05TSVNURU5UX0hBU0gQBCKKAgoOQ29ubmVjdGlvblBvb2wSFwoPbWF4X2Nvbm5lY3Rpb25zGAEgASgNEhwKFG1heF9wZW5kaW5nX3JlcXVlc3RzGAIgASgNEiMKG21heF9yZXF1ZXN0c19wZXJfY29ubmVjdGlvbhgDIAEoDRITCgttYXhfcmV0cmllcxgEIAEoDRIaChJjb25uZWN0X3RpbWVvdXRfbXMYBSABKA0SFwoPaWRsZV90aW1lb3V0X21zGAYgASgNEhQKDG1heF9yZXF1ZXN0cxgHIAEoDRI8ChFoMl91cGdyYWRlX3BvbGljeRgIIAEoDjIhLm1lc2gud2F5cG9pbnQudjEuSDJVcGdyYWRlUG9saWN5Ir0BChBPdXRsaWVyRGV0ZWN0aW9uEhcKD2NvbnNlY3V0aXZlXzV4eBgBIAEoDRIiChpjb25zZWN1dGl2ZV9nYXRld2F5X2Vycm9ycxgCIAEoDRITCgtpbnRlcnZhbF9tcxgDIAEoDRIdChViYXNlX2VqZWN0aW9uX3RpbWVfbXMYBCABKA0SHAoUbWF4X2VqZWN0aW9uX3BlcmNlbnQYBSABKA0SGgoSbWluX2hlYWx0aF9wZXJjZW50GAYgASgNIoACChNBdXRob3JpemF0aW9uUG9saWN5EgwKBG5hbWUYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEjwKBmFjdGlvbhgDIAEoDjIsLm1lc2gud2F5cG9pbnQudjEuQXV0aG9yaXphdGlvblBvbGljeS5BY3Rpb24SKgoFcnVsZXMYBCADKAsyGy5tZXNoLndheXBvaW50LnYxLkF1dGh6UnVsZRIoCgZzb3VyY2UYBSABKAsyGC5tZXNoLndheXBvaW50LnYxLlNvdXJjZSI0CgZBY3Rpb24SCQoFQUxMT1cQABIICgRERU5ZEAESCQoFQVVESVQQAhIKCgZDVVNUT00QAyKWAQoJQXV0aHpSdWxlEisKBGZyb20YASADKAsyHS5tZXNoLndheXBvaW50LnYxLkF1dGh6U291cmNlEiwKAnRvGAIgAygLMiAubWVzaC53YXlwb2ludC52MS5BdXRoek9wZXJhdGlvbhIuCgR3aGVuGAMgAygLMiAubWVzaC53YXlwb2ludC52MS5BdXRoekNvbmRpdGlvbiK7AgoLQXV0aHpTb3VyY2USEgoKcHJpbmNpcGFscxgBIAMoCRIWCg5ub3RfcHJpbmNpcGFscxgCIAMoCRIaChJyZXF1ZXN0X3ByaW5jaXBhbHMYAyADKAkSHgoWbm90X3JlcXVlc3RfcHJpbmNpcGFscxgEIAMoCRISCgpuYW1lc3BhY2VzGAUgAygJEhYKDm5vdF9uYW1lc3BhY2VzGAYgAygJEhEKCWlwX2Jsb2NrcxgHIAMoCRIVCg1ub3RfaXBfYmxvY2tzGAggAygJEhgKEHJlbW90ZV9pcF9ibG9ja3MYCSADKAkSHAoUbm90X3JlbW90ZV9pcF9ibG9ja3MYCiADKAkSGAoQc2VydmljZV9hY2NvdW50cxgLIAMoCRIcChRub3Rfc2VydmljZV9hY2NvdW50cxgMIAMoCSKcAQoOQXV0aHpPcGVyYXRpb24SDQoFaG9zdHMYASADKAkSEQoJbm90X2hvc3RzGAIgAygJEg0KBXBvcnRzGAMgAygJEhEKCW5vdF9wb3J0cxgEIAMoCRIPCgdtZXRob2RzGAUgAygJEhMKC25vdF9tZXRob2RzGAYgAygJEg0KBXBhdGhzGAcgAygJEhEKCW5vdF9wYXRocxgIIAMoCSJBCg5BdXRoekNvbmRpdGlvbhILCgNrZXkYASABKAkSDgoGdmFsdWVzGAIgAygJEhIKCm5vdF92YWx1ZXMYAyADKAki9wIKB0p3dFJ1bGUSDgoGaXNzdWVyGAEgASgJEhEKCWF1ZGllbmNlcxgCIAMoCRIQCghqd2tzX3VyaRgDIAEoCRIMCgRqd2tzGAQgASgJEjEKDGZyb21faGVhZGVycxgFIAMoCzIbLm1lc2gud2F5cG9pbnQudjEuSnd0SGVhZGVyEhMKC2Zyb21fcGFyYW1zGAYgAygJEhQKDGZyb21fY29va2llcxgHIAMoCRIeChZmb3J3YXJkX29yaWdpbmFsX3Rva2VuGAggASgIEiAKGG91dHB1dF9wYXlsb2FkX3RvX2hlYWRlchgJIAEoCRJAChdvdXRwdXRfY2xhaW1fdG9faGVhZGVycxgKIAMoCzIfLm1lc2gud2F5cG9pbnQudjEuQ2xhaW1Ub0hlYWRlchIdChVqd2tzX2ZldGNoX3RpbWVvdXRfbXMYCyABKA0SKAoGc291cmNlGAwgASgLMhgubWVzaC53YXlwb2ludC52MS5Tb3VyY2UiKQoJSnd0SGVhZGVyEgwKBG5hbWUYASABKAkSDgoGcHJlZml4GAIgASgJIi4KDUNsYWltVG9IZWFkZXISDgoGaGVhZGVyGAEgASgJEg0KBWNsYWltGAIgASgJKnUKD0gyVXBncmFkZVBvbGljeRIdChlIMl9VUEdSQURFX1BPTElDWV9ERUZBVUxUEAASJAogSDJfVVBHUkFERV9QT0xJQ1lfRE9fTk9UX1VQR1JBREUQARIdChlIMl9VUEdSQURFX1BPTElDWV9VUEdSQURFEAIqWAoTVW5tYXRjaGVkUHJlZmxpZ2h0cxIgChxVTk1BVENIRURfUFJFRkxJR0hUU19GT1JXQVJEEAASHwobVU5NQVRDSEVEX1BSRUZMSUdIVFNfSUdOT1JFEAFiBnByb3RvMw");
 
 /**
  * Everything one waypoint needs to route and authorize the services bound to it.
@@ -306,6 +306,14 @@ export type Route = Message<"mesh.waypoint.v1.Route"> & {
    * @generated from field: mesh.waypoint.v1.Source source = 14;
    */
   source?: Source | undefined;
+
+  /**
+   * Envoy's route-level CorsPolicy (VirtualService corsPolicy, HTTPRoute CORS filter); unset = no CORS
+   * handling on this route.
+   *
+   * @generated from field: mesh.waypoint.v1.CorsPolicy cors = 15;
+   */
+  cors?: CorsPolicy | undefined;
 };
 
 /**
@@ -314,6 +322,69 @@ export type Route = Message<"mesh.waypoint.v1.Route"> & {
  */
 export const RouteSchema: GenMessage<Route> = /*@__PURE__*/
   messageDesc(file_mesh_waypoint_v1_waypoint, 4);
+
+/**
+ * Envoy's config.route.v3.CorsPolicy as Istio fills it (I:pilot/pkg/networking/core/route TranslateCORSPolicy):
+ * always enabled, list fields pre-joined with "," as Envoy carries them.
+ *
+ * @generated from message mesh.waypoint.v1.CorsPolicy
+ */
+export type CorsPolicy = Message<"mesh.waypoint.v1.CorsPolicy"> & {
+  /**
+   * OR-ed. An origin is allowed when an entry matches it or matches the literal "*" (Envoy's
+   * isOriginAllowed), so exact "*" allows every origin.
+   *
+   * @generated from field: repeated mesh.waypoint.v1.StringMatch allow_origins = 1;
+   */
+  allowOrigins: StringMatch[];
+
+  /**
+   * Access-Control-Allow-Methods of a preflight answer; "*" echoes Access-Control-Request-Method.
+   *
+   * @generated from field: string allow_methods = 2;
+   */
+  allowMethods: string;
+
+  /**
+   * Access-Control-Allow-Headers of a preflight answer; "*" echoes Access-Control-Request-Headers.
+   *
+   * @generated from field: string allow_headers = 3;
+   */
+  allowHeaders: string;
+
+  /**
+   * Access-Control-Expose-Headers on responses to allowed origins.
+   *
+   * @generated from field: string expose_headers = 4;
+   */
+  exposeHeaders: string;
+
+  /**
+   * Access-Control-Max-Age (decimal seconds); empty = not sent.
+   *
+   * @generated from field: string max_age = 5;
+   */
+  maxAge: string;
+
+  /**
+   * @generated from field: bool allow_credentials = 6;
+   */
+  allowCredentials: boolean;
+
+  /**
+   * What happens to a preflight whose origin is not allowed (Envoy forward_not_matching_preflights).
+   *
+   * @generated from field: mesh.waypoint.v1.UnmatchedPreflights unmatched_preflights = 7;
+   */
+  unmatchedPreflights: UnmatchedPreflights;
+};
+
+/**
+ * Describes the message mesh.waypoint.v1.CorsPolicy.
+ * Use `create(CorsPolicySchema)` to create a new message.
+ */
+export const CorsPolicySchema: GenMessage<CorsPolicy> = /*@__PURE__*/
+  messageDesc(file_mesh_waypoint_v1_waypoint, 5);
 
 /**
  * All set conditions must hold.
@@ -379,7 +450,7 @@ export type RouteMatch = Message<"mesh.waypoint.v1.RouteMatch"> & {
  * Use `create(RouteMatchSchema)` to create a new message.
  */
 export const RouteMatchSchema: GenMessage<RouteMatch> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 5);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 6);
 
 /**
  * @generated from message mesh.waypoint.v1.PathMatch
@@ -425,7 +496,7 @@ export type PathMatch = Message<"mesh.waypoint.v1.PathMatch"> & {
  * Use `create(PathMatchSchema)` to create a new message.
  */
 export const PathMatchSchema: GenMessage<PathMatch> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 6);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 7);
 
 /**
  * @generated from message mesh.waypoint.v1.StringMatch
@@ -462,7 +533,7 @@ export type StringMatch = Message<"mesh.waypoint.v1.StringMatch"> & {
  * Use `create(StringMatchSchema)` to create a new message.
  */
 export const StringMatchSchema: GenMessage<StringMatch> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 7);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 8);
 
 /**
  * A header (or query parameter) condition. With `invert` the condition must NOT hold; an absent
@@ -523,7 +594,7 @@ export type HeaderMatch = Message<"mesh.waypoint.v1.HeaderMatch"> & {
  * Use `create(HeaderMatchSchema)` to create a new message.
  */
 export const HeaderMatchSchema: GenMessage<HeaderMatch> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 8);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 9);
 
 /**
  * @generated from message mesh.waypoint.v1.WeightedBackend
@@ -576,7 +647,7 @@ export type WeightedBackend = Message<"mesh.waypoint.v1.WeightedBackend"> & {
  * Use `create(WeightedBackendSchema)` to create a new message.
  */
 export const WeightedBackendSchema: GenMessage<WeightedBackend> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 9);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 10);
 
 /**
  * @generated from message mesh.waypoint.v1.Destination
@@ -608,7 +679,7 @@ export type Destination = Message<"mesh.waypoint.v1.Destination"> & {
  * Use `create(DestinationSchema)` to create a new message.
  */
 export const DestinationSchema: GenMessage<Destination> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 10);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 11);
 
 /**
  * @generated from message mesh.waypoint.v1.HeaderOps
@@ -637,7 +708,7 @@ export type HeaderOps = Message<"mesh.waypoint.v1.HeaderOps"> & {
  * Use `create(HeaderOpsSchema)` to create a new message.
  */
 export const HeaderOpsSchema: GenMessage<HeaderOps> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 11);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 12);
 
 /**
  * @generated from message mesh.waypoint.v1.Redirect
@@ -692,7 +763,7 @@ export type Redirect = Message<"mesh.waypoint.v1.Redirect"> & {
  * Use `create(RedirectSchema)` to create a new message.
  */
 export const RedirectSchema: GenMessage<Redirect> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 12);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 13);
 
 /**
  * @generated from message mesh.waypoint.v1.Rewrite
@@ -745,7 +816,7 @@ export type Rewrite = Message<"mesh.waypoint.v1.Rewrite"> & {
  * Use `create(RewriteSchema)` to create a new message.
  */
 export const RewriteSchema: GenMessage<Rewrite> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 13);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 14);
 
 /**
  * @generated from message mesh.waypoint.v1.RetryPolicy
@@ -786,7 +857,7 @@ export type RetryPolicy = Message<"mesh.waypoint.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 14);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 15);
 
 /**
  * @generated from message mesh.waypoint.v1.Fault
@@ -808,7 +879,7 @@ export type Fault = Message<"mesh.waypoint.v1.Fault"> & {
  * Use `create(FaultSchema)` to create a new message.
  */
 export const FaultSchema: GenMessage<Fault> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 15);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 16);
 
 /**
  * @generated from message mesh.waypoint.v1.Fault.Delay
@@ -832,7 +903,7 @@ export type Fault_Delay = Message<"mesh.waypoint.v1.Fault.Delay"> & {
  * Use `create(Fault_DelaySchema)` to create a new message.
  */
 export const Fault_DelaySchema: GenMessage<Fault_Delay> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 15, 0);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 16, 0);
 
 /**
  * @generated from message mesh.waypoint.v1.Fault.Abort
@@ -863,7 +934,7 @@ export type Fault_Abort = Message<"mesh.waypoint.v1.Fault.Abort"> & {
  * Use `create(Fault_AbortSchema)` to create a new message.
  */
 export const Fault_AbortSchema: GenMessage<Fault_Abort> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 15, 1);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 16, 1);
 
 /**
  * @generated from message mesh.waypoint.v1.Mirror
@@ -887,7 +958,7 @@ export type Mirror = Message<"mesh.waypoint.v1.Mirror"> & {
  * Use `create(MirrorSchema)` to create a new message.
  */
 export const MirrorSchema: GenMessage<Mirror> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 16);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 17);
 
 /**
  * @generated from message mesh.waypoint.v1.DirectResponse
@@ -909,7 +980,7 @@ export type DirectResponse = Message<"mesh.waypoint.v1.DirectResponse"> & {
  * Use `create(DirectResponseSchema)` to create a new message.
  */
 export const DirectResponseSchema: GenMessage<DirectResponse> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 17);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 18);
 
 /**
  * DestinationRule settings for one destination host, optionally one subset and one port.
@@ -962,7 +1033,7 @@ export type TrafficPolicy = Message<"mesh.waypoint.v1.TrafficPolicy"> & {
  * Use `create(TrafficPolicySchema)` to create a new message.
  */
 export const TrafficPolicySchema: GenMessage<TrafficPolicy> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 18);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 19);
 
 /**
  * @generated from message mesh.waypoint.v1.LoadBalancer
@@ -984,7 +1055,7 @@ export type LoadBalancer = Message<"mesh.waypoint.v1.LoadBalancer"> & {
  * Use `create(LoadBalancerSchema)` to create a new message.
  */
 export const LoadBalancerSchema: GenMessage<LoadBalancer> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 19);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 20);
 
 /**
  * @generated from message mesh.waypoint.v1.LoadBalancer.ConsistentHash
@@ -1037,7 +1108,7 @@ export type LoadBalancer_ConsistentHash = Message<"mesh.waypoint.v1.LoadBalancer
  * Use `create(LoadBalancer_ConsistentHashSchema)` to create a new message.
  */
 export const LoadBalancer_ConsistentHashSchema: GenMessage<LoadBalancer_ConsistentHash> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 19, 0);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 20, 0);
 
 /**
  * @generated from enum mesh.waypoint.v1.LoadBalancer.Policy
@@ -1073,7 +1144,7 @@ export enum LoadBalancer_Policy {
  * Describes the enum mesh.waypoint.v1.LoadBalancer.Policy.
  */
 export const LoadBalancer_PolicySchema: GenEnum<LoadBalancer_Policy> = /*@__PURE__*/
-  enumDesc(file_mesh_waypoint_v1_waypoint, 19, 0);
+  enumDesc(file_mesh_waypoint_v1_waypoint, 20, 0);
 
 /**
  * 0 in any field = no limit set (the proxy default).
@@ -1130,7 +1201,7 @@ export type ConnectionPool = Message<"mesh.waypoint.v1.ConnectionPool"> & {
  * Use `create(ConnectionPoolSchema)` to create a new message.
  */
 export const ConnectionPoolSchema: GenMessage<ConnectionPool> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 20);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 21);
 
 /**
  * Present = enabled. istiod fills Istio's defaults for unset fields.
@@ -1174,7 +1245,7 @@ export type OutlierDetection = Message<"mesh.waypoint.v1.OutlierDetection"> & {
  * Use `create(OutlierDetectionSchema)` to create a new message.
  */
 export const OutlierDetectionSchema: GenMessage<OutlierDetection> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 21);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 22);
 
 /**
  * A close copy of Istio's security.istio.io AuthorizationPolicy so decisions map back 1:1.
@@ -1217,7 +1288,7 @@ export type AuthorizationPolicy = Message<"mesh.waypoint.v1.AuthorizationPolicy"
  * Use `create(AuthorizationPolicySchema)` to create a new message.
  */
 export const AuthorizationPolicySchema: GenMessage<AuthorizationPolicy> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 22);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 23);
 
 /**
  * @generated from enum mesh.waypoint.v1.AuthorizationPolicy.Action
@@ -1248,7 +1319,7 @@ export enum AuthorizationPolicy_Action {
  * Describes the enum mesh.waypoint.v1.AuthorizationPolicy.Action.
  */
 export const AuthorizationPolicy_ActionSchema: GenEnum<AuthorizationPolicy_Action> = /*@__PURE__*/
-  enumDesc(file_mesh_waypoint_v1_waypoint, 22, 0);
+  enumDesc(file_mesh_waypoint_v1_waypoint, 23, 0);
 
 /**
  * All of from (any entry), to (any entry) and when (every condition) must hold; an empty list
@@ -1278,7 +1349,7 @@ export type AuthzRule = Message<"mesh.waypoint.v1.AuthzRule"> & {
  * Use `create(AuthzRuleSchema)` to create a new message.
  */
 export const AuthzRuleSchema: GenMessage<AuthzRule> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 23);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 24);
 
 /**
  * @generated from message mesh.waypoint.v1.AuthzSource
@@ -1352,7 +1423,7 @@ export type AuthzSource = Message<"mesh.waypoint.v1.AuthzSource"> & {
  * Use `create(AuthzSourceSchema)` to create a new message.
  */
 export const AuthzSourceSchema: GenMessage<AuthzSource> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 24);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 25);
 
 /**
  * @generated from message mesh.waypoint.v1.AuthzOperation
@@ -1404,7 +1475,7 @@ export type AuthzOperation = Message<"mesh.waypoint.v1.AuthzOperation"> & {
  * Use `create(AuthzOperationSchema)` to create a new message.
  */
 export const AuthzOperationSchema: GenMessage<AuthzOperation> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 25);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 26);
 
 /**
  * @generated from message mesh.waypoint.v1.AuthzCondition
@@ -1431,7 +1502,7 @@ export type AuthzCondition = Message<"mesh.waypoint.v1.AuthzCondition"> & {
  * Use `create(AuthzConditionSchema)` to create a new message.
  */
 export const AuthzConditionSchema: GenMessage<AuthzCondition> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 26);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 27);
 
 /**
  * One RequestAuthentication jwtRules entry.
@@ -1507,7 +1578,7 @@ export type JwtRule = Message<"mesh.waypoint.v1.JwtRule"> & {
  * Use `create(JwtRuleSchema)` to create a new message.
  */
 export const JwtRuleSchema: GenMessage<JwtRule> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 27);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 28);
 
 /**
  * @generated from message mesh.waypoint.v1.JwtHeader
@@ -1533,7 +1604,7 @@ export type JwtHeader = Message<"mesh.waypoint.v1.JwtHeader"> & {
  * Use `create(JwtHeaderSchema)` to create a new message.
  */
 export const JwtHeaderSchema: GenMessage<JwtHeader> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 28);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 29);
 
 /**
  * @generated from message mesh.waypoint.v1.ClaimToHeader
@@ -1555,7 +1626,7 @@ export type ClaimToHeader = Message<"mesh.waypoint.v1.ClaimToHeader"> & {
  * Use `create(ClaimToHeaderSchema)` to create a new message.
  */
 export const ClaimToHeaderSchema: GenMessage<ClaimToHeader> = /*@__PURE__*/
-  messageDesc(file_mesh_waypoint_v1_waypoint, 29);
+  messageDesc(file_mesh_waypoint_v1_waypoint, 30);
 
 /**
  * Whether HTTP/1.1 upstream connections are upgraded to HTTP/2 (h2c inside HBONE), as Istio's
@@ -1591,4 +1662,29 @@ export enum H2UpgradePolicy {
  */
 export const H2UpgradePolicySchema: GenEnum<H2UpgradePolicy> = /*@__PURE__*/
   enumDesc(file_mesh_waypoint_v1_waypoint, 0);
+
+/**
+ * @generated from enum mesh.waypoint.v1.UnmatchedPreflights
+ */
+export enum UnmatchedPreflights {
+  /**
+   * Forwarded upstream (Envoy's default, Istio's UNSPECIFIED and FORWARD).
+   *
+   * @generated from enum value: UNMATCHED_PREFLIGHTS_FORWARD = 0;
+   */
+  FORWARD = 0,
+
+  /**
+   * Answered by the waypoint with 200 and no Access-Control-Allow-Origin (Istio's IGNORE).
+   *
+   * @generated from enum value: UNMATCHED_PREFLIGHTS_IGNORE = 1;
+   */
+  IGNORE = 1,
+}
+
+/**
+ * Describes the enum mesh.waypoint.v1.UnmatchedPreflights.
+ */
+export const UnmatchedPreflightsSchema: GenEnum<UnmatchedPreflights> = /*@__PURE__*/
+  enumDesc(file_mesh_waypoint_v1_waypoint, 1);
 
