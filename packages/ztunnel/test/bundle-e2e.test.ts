@@ -145,4 +145,11 @@ describe.each([1, 2])('bundled ztunnel process, configured by istiod, ZTUNNEL_WO
       expect(w.workloads).toBeGreaterThanOrEqual(2);
     }
   });
+
+  it('drains on SIGTERM and exits 0 (every worker stopped in time)', async () => {
+    const child = ztunnel!;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 8_000))])).toBe(0);
+  });
 });
