@@ -30,4 +30,14 @@ describe('RequestMetrics', () => {
     expect(text).toMatch(/istio_response_bytes_bucket\{[^}]*response_code="200"[^}]*,le="1000"\} 0/);
     expect(text).toMatch(/istio_response_bytes_bucket\{[^}]*response_code="200"[^}]*,le="10000"\} 2/);
   });
+
+  it('counts records whose facts differ only in ways the labels do not show in one series', async () => {
+    const registry = createMetricsRegistry();
+    const m = new RequestMetrics(registry);
+    m.record(rec({ source: { workload: 'client', cluster: '' } }));
+    m.record(rec({ source: { workload: 'client' } }));
+    const text = await registry.metrics();
+    expect(text.match(/^istio_requests_total\{/gm)).toHaveLength(1);
+    expect(text).toMatch(/istio_requests_total\{[^}]*source_cluster="unknown"[^}]*\} 2/);
+  });
 });

@@ -15,6 +15,7 @@ export class UpstreamCluster {
   readonly limiter: ConnectionPoolLimiter;
   private readonly activeByEndpoint = new Map<string, number>();
   private lastKeys: readonly string[] = [];
+  private lastEndpoints: readonly Endpoint[] | undefined;
   private retriesInFlight = 0;
 
   constructor(readonly name: string, readonly policy: waypoint.TrafficPolicy | undefined, now: () => number) {
@@ -29,7 +30,11 @@ export class UpstreamCluster {
 
   /** LB over the endpoints the outlier detector leaves; undefined = no healthy upstream. */
   pick(eps: readonly Endpoint[], input: Omit<PickInput, 'active'>): Endpoint | undefined {
-    this.lastKeys = eps.map(endpointKey);
+    // Endpoint lists are cached per (service, port, subset): their keys are computed once per list.
+    if (eps !== this.lastEndpoints) {
+      this.lastKeys = eps.map(endpointKey);
+      this.lastEndpoints = eps;
+    }
     const usable = this.outlier === undefined ? eps : this.outlier.filter(eps, endpointKey);
     return this.picker.pick(usable, { ...input, active: (ep) => this.activeByEndpoint.get(endpointKey(ep)) ?? 0 });
   }
