@@ -116,7 +116,7 @@ describe('WaypointConfigs', () => {
 
   it('exposes compiler warnings per waypoint', () => {
     const { store, waypoints } = setup();
-    upsertAll(store, BASE + '---' + vs('/v1').replace('route: [{ destination: { host: echo } }]', 'route: [{ destination: { host: echo } }]\n    corsPolicy: { allowOrigins: [{ exact: "https://a.example" }] }'));
+    upsertAll(store, BASE + '---' + vs('/v1').replace('{ uri: { prefix: /v1 } }', '{ uri: { prefix: /v1 }, sourceLabels: { app: client } }'));
     waypoints.recompile();
     const w = waypoints.warnings()['app/waypoint'] ?? [];
     expect(w.length).toBeGreaterThan(0);

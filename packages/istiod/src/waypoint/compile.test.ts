@@ -63,7 +63,8 @@ describe('compileWaypointConfig: VirtualService + DestinationRule + policies (bo
     expect(split.retries).toMatchObject({ attempts: 2, retriableStatusCodes: [503] });
     expect(rev.routes[2]!.redirect).toMatchObject({ uri: '/new', authority: 'reviews.example', responseCode: 301 });
     expect(rev.routes[3]!.directResponse).toMatchObject({ status: 404, body: 'nothing here' });
-    expect(warnings).toContainEqual(expect.objectContaining({ code: 'UNSUPPORTED_FIELD', resource: 'VirtualService bookinfo/reviews', message: expect.stringContaining('corsPolicy') }));
+    expect(rev.routes[3]!.cors?.allowOrigins.map((m) => m.kind)).toEqual([{ case: 'exact', value: 'https://example.com' }]);
+    expect(warnings.some((w) => w.message.includes('corsPolicy'))).toBe(false);
   });
 
   it('expands DestinationRule policies per subset and port with Istio merging and defaults', () => {

@@ -13,6 +13,7 @@ import {
   type ParentReference,
 } from '@mesh/api';
 import { byAge, nsOf, type CompileContext } from './context';
+import { compileGatewayCors } from './cors';
 import { durationMs, ISTIO_DEFAULT_RETRY_ON, istioDefaultRetry, serviceFqdn } from './common';
 import type { BoundService, RouteInit, RouteMatchInit } from './types';
 
@@ -166,6 +167,9 @@ function applyFilter(f: HTTPRouteFilter, out: RouteInit, route: AnyRoute, ctx: C
       out.mirrors = [...((out.mirrors as waypoint.Mirror[] | undefined) ?? []), create(waypoint.MirrorSchema, { destination: { hostname: r.hostname, port: r.port }, percent })];
       return;
     }
+    case 'CORS':
+      if (f.cors !== undefined) out.cors = compileGatewayCors(f.cors, (m) => ctx.warn(route, 'UNSUPPORTED_FIELD', m));
+      return;
     default:
       ctx.warn(route, 'UNSUPPORTED_FIELD', `filter ${f.type} is not supported by the waypoint; ignored`);
   }

@@ -2,6 +2,7 @@ import { create, waypoint, type Destination, type HTTPMatchRequest, type IstioHT
 import { nsOf, type CompileContext } from './context';
 import { durationMs, headerOps, ISTIO_DEFAULT_RETRY_ON, istioDefaultRetry, withSubset } from './common';
 import type { DestinationRuleIndex } from './destination-rule';
+import { compileVsCors } from './cors';
 import { resolveHost } from './hosts';
 import type { RouteInit, RouteMatchInit } from './types';
 
@@ -106,7 +107,6 @@ function compileHttpRoute(vs: VirtualService, r: IstioHTTPRoute, i: number, ctx:
   const ns = nsOf(vs);
   const warn = (m: string) => ctx.warn(vs, 'UNSUPPORTED_FIELD', `http[${i}]: ${m}`);
   if (r.delegate !== undefined) warn('delegate is not supported by the waypoint; route skipped');
-  if (r.corsPolicy !== undefined) warn('corsPolicy is not supported by the waypoint; ignored');
   if (r.redirect?.derivePort !== undefined) warn('redirect.derivePort is not supported; the request port is kept');
   const rw = r.rewrite;
   return {
@@ -134,6 +134,7 @@ function compileHttpRoute(vs: VirtualService, r: IstioHTTPRoute, i: number, ctx:
     fault: fault(r, warn),
     mirrors: mirrors(r, ns, ctx, drs, warn),
     directResponse: r.directResponse === undefined ? undefined : { status: r.directResponse.status, body: directBody(r.directResponse.body) },
+    cors: r.corsPolicy === undefined ? undefined : compileVsCors(r.corsPolicy, warn),
   };
 }
 
