@@ -1,4 +1,5 @@
 import type { PathMatch, Route, RouteMatch, ServiceRoutes } from '../config/types';
+import { compileCors } from './cors';
 import { compileFullRegex, compileHeaderMatch, compileStringMatch, type OptionalValuePredicate, type StringPredicate } from './string-matchers';
 
 /** A match with its conditions turned into predicates once, at config time. */
@@ -58,10 +59,11 @@ function compileMatch(m: RouteMatch, where: string, problems: string[]): Compile
 /** Precompiles a service's routes: regexes compiled and header names lower-cased once. */
 export function compileService(service: ServiceRoutes): CompiledService {
   const problems: string[] = [];
-  const routes = service.routes.map((route, i) => ({
-    route,
-    matches: route.matches.map((m, j) => compileMatch(m, `${service.hostname} route ${route.name || i} match ${j}`, problems)),
-  }));
+  const routes = service.routes.map((route, i) => {
+    const where = `${service.hostname} route ${route.name || i}`;
+    if (route.cors !== undefined) compileCors(route.cors, where, problems);
+    return { route, matches: route.matches.map((m, j) => compileMatch(m, `${where} match ${j}`, problems)) };
+  });
   return { service, routes, problems };
 }
 
