@@ -7,7 +7,7 @@ import type { Logger } from '@mesh/core';
 import type { JwtRule } from '../config/index';
 import { authenticateJwt, KeySets } from '../jwt/index';
 import { authorizeHttp, normalizePathBase, type CompiledPolicies } from '../policy/index';
-import { redirectLocation, rewriteAuthority, rewriteTarget, selectRoute } from '../route/index';
+import { addCorsResponseHeaders, evaluateCors, redirectLocation, rewriteAuthority, rewriteTarget, selectRoute } from '../route/index';
 import type { RequestMetrics, RequestRecord } from '../metrics/index';
 import { Http1Request } from '../http1/index';
 import type { TunnelContext } from './context';
@@ -170,9 +170,6 @@ export function normalizedTarget(target: string): string | undefined {
 async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, url: string, authority: string): Promise<void> {
   const { route, matchIndex } = sel;
   const req = ex.req;
-  if (route.directResponse !== undefined) return localReply(ex, route.directResponse.status, route.directResponse.body, 'DR');
-  const redirect = redirectLocation(route, { scheme: 'http', authority, path: url });
-  if (redirect !== undefined) return localReply(ex, redirect.status, '', 'DR', { location: redirect.location });
   const fault = decideFault(route.fault, deps.rand);
   if (fault !== undefined && fault.delayMs > 0) {
     await new Promise((r) => setTimeout(r, fault.delayMs));
@@ -182,6 +179,16 @@ async function routeAndForward(deps: HandlerDeps, ex: Exchange, sel: Selected, u
     if (fault.grpcStatus !== undefined) return localReply(ex, 200, '', 'FI', { 'content-type': 'application/grpc', 'grpc-status': String(fault.grpcStatus) });
     return localReply(ex, fault.abortStatus, 'fault filter abort', 'FI');
   }
+  // Istio's filter order: fault, then cors, then the router (direct response, redirect, forwarding).
+  const cors = evaluateCors(route, req.method ?? 'GET', req.headers);
+  if (cors?.kind === 'preflight') {
+    ex.record.responseCode = 200;
+    return void ex.res.writeHead(200, { ...cors.headers, 'content-length': '0' }).end();
+  }
+  if (cors !== undefined) addCorsResponseHeaders(ex.res, cors.headers);
+  if (route.directResponse !== undefined) return localReply(ex, route.directResponse.status, route.directResponse.body, 'DR');
+  const redirect = redirectLocation(route, { scheme: 'http', authority, path: url });
+  if (redirect !== undefined) return localReply(ex, redirect.status, '', 'DR', { location: redirect.location });
   const headers = upstreamHeaders(req, rewriteAuthority(route, authority), ex.ctx);
   applyHeaderOps(headers, route.requestHeaders);
   const read = await requestBody(ex, (route.retries?.attempts ?? 0) > 0);
