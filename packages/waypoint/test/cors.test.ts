@@ -1,6 +1,8 @@
 // CORS end to end through HBONE, as Envoy's cors filter behaves in Istio's waypoint: a matching preflight is
 // answered by the waypoint, responses to allowed origins carry the Access-Control-* headers, a disallowed
 // origin gets none, and an unmatched preflight is forwarded (or answered under unmatchedPreflights IGNORE).
+import http2 from 'node:http2';
+import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@mesh/core';
 import { waypoint } from '@mesh/api';
@@ -110,5 +112,37 @@ describe('CORS through the waypoint', () => {
     const r = await client.get(VIP, '/gone', { origin: APP });
     expect(r.status).toBe(410);
     expect(r.headers['access-control-allow-origin']).toBe(APP);
+  });
+});
+
+/** One HTTP/2 (prior knowledge) request through a fresh tunnel. */
+async function h2(method: string, path: string, headers: Record<string, string>): Promise<{ headers: http2.IncomingHttpHeaders; body: string }> {
+  const tunnel = await client.tunnel(VIP);
+  const session = http2.connect('http://echo.default', { createConnection: () => tunnel as net.Socket });
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = session.request({ ':method': method, ':path': path, ...headers }, { endStream: true });
+      const chunks: Buffer[] = [];
+      let head: http2.IncomingHttpHeaders = {};
+      req.on('response', (h) => (head = h));
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve({ headers: head, body: Buffer.concat(chunks).toString() }));
+      req.on('error', reject);
+    });
+  } finally {
+    session.close();
+  }
+}
+
+describe('CORS over HTTP/2 downstream', () => {
+  it('answers a matching preflight and decorates an actual response', async () => {
+    const pre = await h2('OPTIONS', '/h2/pre', { origin: APP, 'access-control-request-method': 'POST' });
+    expect(pre.headers[':status']).toBe(200);
+    expect(pre.headers['access-control-allow-methods']).toBe('GET,POST,PUT');
+    expect(podRequests('/h2/pre')).toEqual([]);
+    const actual = await h2('GET', '/h2/actual', { origin: APP });
+    expect(actual.headers[':status']).toBe(200);
+    expect(actual.headers['x-pod']).toBe('echo-a');
+    expect(corsHeaders(actual.headers)).toEqual({ 'access-control-allow-origin': APP, 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'x-pod' });
   });
 });
