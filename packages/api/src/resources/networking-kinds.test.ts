@@ -57,6 +57,15 @@ describe('VirtualService', () => {
     expectError(`${VS}spec: {hosts: [a], http: [{name: empty}]}\n`, 'spec.http[0]', 'needs route, redirect or directResponse');
   });
 
+  it('checks corsPolicy as Istio validateCORSPolicy', () => {
+    const cors = (c: string) => `${VS}spec: {hosts: [a], http: [{corsPolicy: ${c}, route: [{destination: {host: a}}]}]}\n`;
+    expectValid(cors('{allowOrigins: [{regex: "https://.*"}], allowMethods: ["*", PATCH], allowHeaders: ["*", x-a], maxAge: 2m, unmatchedPreflights: IGNORE}'));
+    expectError(cors('{allowMethods: [FETCH]}'), 'spec.http[0].corsPolicy.allowMethods[0]', 'FETCH');
+    expectError(cors('{allowHeaders: ["bad header"]}'), 'spec.http[0].corsPolicy.allowHeaders[0]', 'invalid header name');
+    expectError(cors('{allowOrigins: [{exact: ""}]}'), 'spec.http[0].corsPolicy.allowOrigins[0]', 'not a valid match type for CORS allow origins');
+    expectError(cors('{maxAge: 1500ms}'), 'spec.http[0].corsPolicy.maxAge', 'accurate only to seconds precision');
+  });
+
   it('rejects a wildcard host bound to the mesh', () => {
     expectError(`${VS}spec: {hosts: ["*"], http: [{route: [{destination: {host: a}}]}]}\n`, 'spec.hosts[0]', 'wildcard host *');
   });

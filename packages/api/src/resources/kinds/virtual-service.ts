@@ -1,3 +1,4 @@
+import { tryParseDuration } from '../duration';
 import type { ValidationContext } from '../validate/context';
 import {
   anyString,
@@ -8,6 +9,7 @@ import {
   eachIn,
   has,
   int,
+  isObj,
   istioDuration,
   anyDuration,
   lenOf,
@@ -131,13 +133,30 @@ const rewrite = obj(
   } },
 );
 
+// Istio's validateCORSPolicy (I:pkg/config/validation/validation.go): supportedCORSMethods, ValidateCORSHTTPHeaderName
+// ("*" or an RFC 7230 token), non-empty origins, and maxAge a whole number of seconds (Envoy takes seconds).
+const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', '*'];
+const HEADER_TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const corsHeaderName: Check = (v, ctx) => {
+  if (typeof v === 'string' && v !== '*' && !HEADER_TOKEN_RE.test(v)) ctx.error('INVALID_FORMAT', `invalid header name ${JSON.stringify(v)}`);
+};
+const corsOrigin: Check = (v, ctx) => {
+  stringMatch(v, ctx);
+  if (isObj(v) && [v['exact'], v['prefix'], v['regex']].includes('')) ctx.error('CONSTRAINT', "'' is not a valid match type for CORS allow origins");
+};
+const corsMaxAge: Check = (v, ctx) => {
+  istioDuration(v, ctx);
+  const ms = typeof v === 'string' ? tryParseDuration(v) : undefined;
+  if (ms !== undefined && ms % 1000 !== 0) ctx.error('CONSTRAINT', 'max_age duration is accurate only to seconds precision');
+};
+
 const corsPolicy = obj({
-  allowOrigins: arr(stringMatch),
+  allowOrigins: arr(corsOrigin),
   allowOrigin: stringList,
-  allowMethods: stringList,
-  allowHeaders: stringList,
-  exposeHeaders: stringList,
-  maxAge: anyDuration,
+  allowMethods: arr(oneOf(CORS_METHODS, 'CORS method')),
+  allowHeaders: arr(corsHeaderName),
+  exposeHeaders: arr(corsHeaderName),
+  maxAge: corsMaxAge,
   allowCredentials: bool,
   unmatchedPreflights: oneOf(['UNSPECIFIED', 'FORWARD', 'IGNORE'], 'unmatchedPreflights'),
 });
