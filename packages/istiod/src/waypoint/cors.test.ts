@@ -32,10 +32,10 @@ describe('CORS compilation (cors.yaml fixture)', () => {
     });
   });
 
-  it('takes the deprecated allowOrigin as exact matches and maxAge in whole seconds; forwards unmatched preflights', () => {
+  it('takes the deprecated allowOrigin as exact matches; forwards unmatched preflights', () => {
     const cors = routesOf('api').find((r) => r.name === 'web/api/legacy')!.cors!;
     expect(cors.allowOrigins.map((m) => m.kind)).toEqual([{ case: 'exact', value: 'https://old.example.com' }]);
-    expect(cors).toMatchObject({ maxAge: '1', allowMethods: '', allowCredentials: false, unmatchedPreflights: waypoint.UnmatchedPreflights.FORWARD });
+    expect(cors).toMatchObject({ maxAge: '90', allowMethods: '', allowCredentials: false, unmatchedPreflights: waypoint.UnmatchedPreflights.FORWARD });
   });
 
   it('translates the HTTPRoute CORS filter as Istio createCorsFilter, with the CRD maxAge default', () => {
@@ -65,6 +65,10 @@ describe('compileVsCors / compileGatewayCors edge cases', () => {
       'corsPolicy.allowOrigins[0] has no exact, prefix or regex; it allows nothing',
       'corsPolicy.maxAge: invalid duration "soon"; no Access-Control-Max-Age is sent',
     ]);
+  });
+
+  it('sends maxAge as whole seconds (Istio MaxAge.GetSeconds), for input that skipped validation', () => {
+    expect(compileVsCors({ maxAge: '1500ms' }, () => {}).maxAge).toBe('1');
   });
 
   it('prefers allowOrigins over the deprecated allowOrigin, as Istio', () => {
