@@ -14,17 +14,28 @@ export function parseIp(text: string): Uint8Array | undefined {
   return parseIpv4(text);
 }
 
+// Hand-rolled (no split, no regex): it runs on every connection (RBAC facts, canonical peer addresses).
 function parseIpv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
   const out = new Uint8Array(IPV4_BYTES);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i] as string;
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
+  let octet = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 3) return undefined;
+      value = value * 10 + (c - 0x30);
+    } else if (c === 0x2e && digits > 0 && octet < 3) {
+      if (value > 255) return undefined;
+      out[octet++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
   }
+  if (octet !== 3 || digits === 0 || value > 255) return undefined;
+  out[3] = value;
   return out;
 }
 
@@ -106,10 +117,19 @@ export function formatIp(b: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+// Peer addresses repeat (a node has few pods and peers), so canonical text is cached; bounded by clearing.
+const CANONICAL_CACHE_MAX = 4096;
+const canonicalCache = new Map<string, string | undefined>();
+
 /** Canonical text for an IP given as text; undefined when not an IP literal. */
 export function canonicalIp(text: string): string | undefined {
+  const hit = canonicalCache.get(text);
+  if (hit !== undefined || canonicalCache.has(text)) return hit;
   const b = parseIp(text);
-  return b === undefined ? undefined : formatIp(canonicalBytes(b));
+  const out = b === undefined ? undefined : formatIp(canonicalBytes(b));
+  if (canonicalCache.size >= CANONICAL_CACHE_MAX) canonicalCache.clear();
+  canonicalCache.set(text, out);
+  return out;
 }
 
 /** Canonical text for raw xDS bytes; undefined when the length is not 4 or 16. */
