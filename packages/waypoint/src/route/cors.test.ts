@@ -122,4 +122,13 @@ describe('addCorsResponseHeaders', () => {
     res.writeHead(200, { 'content-type': 'text/plain', 'access-control-allow-origin': '*' });
     expect(written).toEqual([[200, { 'content-type': 'text/plain', 'access-control-allow-origin': APP }]]);
   });
+
+  it('decorates an HTTP/2 response at stream.respond, which headers-only answers use directly', () => {
+    const responded: unknown[] = [];
+    const stream = { respond: (headers?: Record<string, unknown>, options?: object) => responded.push([headers, options]) };
+    const res = { stream, writeHead: () => { throw new Error('HTTP/2 heads must not need writeHead'); } };
+    addCorsResponseHeaders(res, { 'access-control-allow-origin': APP });
+    res.stream.respond({ ':status': 204 }, { endStream: true });
+    expect(responded).toEqual([[{ ':status': 204, 'access-control-allow-origin': APP }, { endStream: true }]]);
+  });
 });

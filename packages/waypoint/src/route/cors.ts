@@ -76,16 +76,26 @@ export function evaluateCors(route: Route, method: string, headers: RouteRequest
   return { kind: 'preflight', headers: preflightHeaders(policy, headers, allowed ? origin : undefined, requestMethod) };
 }
 
-/** The response surface CORS decorates: the first writeHead of a reply (HTTP/1.1 or HTTP/2 compat). */
+type HeadFields = Record<string, string | number | readonly string[] | undefined>;
+
+/** The response surface CORS decorates: an HTTP/1.1 response, or HTTP/2 compat with its stream. */
 interface HeadWriter {
-  writeHead(status: number, headers?: Record<string, string | number | readonly string[] | undefined>): unknown;
+  writeHead(status: number, headers?: HeadFields): unknown;
+  readonly stream?: { respond(headers?: HeadFields, options?: object): void };
 }
 
 /**
- * Makes the response's head carry `extra`, overriding the same names from upstream (Envoy's setInline). Every
- * reply path (upstream, direct response, redirect, local 503/504) writes its head through writeHead.
+ * Makes the response's head carry `extra`, overriding the same names from upstream (Envoy's setInline), on
+ * every reply path (upstream, direct response, redirect, local 503/504). HTTP/2 heads all leave through
+ * stream.respond (compat writeHead included, and the END_STREAM headers-only answers that bypass writeHead).
  */
 export function addCorsResponseHeaders(res: HeadWriter, extra: Readonly<Record<string, string>>): void {
+  const stream = res.stream;
+  if (stream !== undefined) {
+    const respond = stream.respond.bind(stream);
+    stream.respond = (headers, options) => respond({ ...headers, ...extra }, options);
+    return;
+  }
   const writeHead = res.writeHead.bind(res);
   res.writeHead = (status, headers) => writeHead(status, { ...headers, ...extra });
 }
