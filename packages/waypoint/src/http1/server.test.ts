@@ -75,6 +75,19 @@ describe('Http1Server', () => {
     expect(r.text).toContain('2\r\nxy\r\n1\r\n!\r\n0\r\n\r\n');
   });
 
+  it('holds a body nobody reads yet (pausing past the limit) and streams all of it once read', async () => {
+    const size = 300 * 1024;
+    const port = await serve((req, res) => {
+      setTimeout(() => {
+        let n = 0;
+        req.on('data', (c: Buffer) => (n += c.length));
+        req.on('end', () => res.writeHead(200, { 'content-length': String(String(n).length) }).end(String(n)));
+      }, 50);
+    });
+    const r = await exchange(port, [`POST / HTTP/1.1\r\nhost: a\r\ncontent-length: ${size}\r\nconnection: close\r\n\r\n`, Buffer.alloc(size, 7)], 2_000);
+    expect(r.text.endsWith(`\r\n\r\n${size}`)).toBe(true);
+  });
+
   it('sends 100 Continue before reading an expected body, and 417 for other expectations', async () => {
     const port = await serve(echo);
     const r = await exchange(port, ['POST /e HTTP/1.1\r\nhost: a\r\nexpect: 100-continue\r\ncontent-length: 2\r\n\r\n', 'hi'], 300, 50);

@@ -25,7 +25,14 @@ export interface Http1ServerOptions {
 /** `ctx` = what the connection was served with (the tunnel's context in the waypoint). */
 export type Http1RequestListener<C> = (req: Http1Request, res: Http1Response, ctx: C) => void;
 
-/** The downstream request: IncomingMessage's fields the pipeline reads, and its body as a stream. */
+/** Body bytes held before anyone reads the request as a stream; past this the connection stops reading. */
+const HELD_BODY_MAX_BYTES = 64 * 1024;
+
+/**
+ * The downstream request: IncomingMessage's fields the pipeline reads, and its body as a stream. The body is
+ * held aside until the stream is first read, so a request whose body is taken whole (takeBody) or that has
+ * none never runs the stream machinery ('end' and 'close' ticks) at all.
+ */
 export class Http1Request extends Readable {
   readonly method: string;
   readonly url: string;
@@ -34,6 +41,9 @@ export class Http1Request extends Readable {
   trailers: HeaderRecord = {};
   /** The whole body was received. */
   complete = false;
+  /** Body chunks not handed to the stream yet; undefined once it is read as a stream (or taken). */
+  private held: Buffer[] | undefined = [];
+  private heldBytes = 0;
 
   constructor(head: RequestHead, private readonly conn: ServerConnection<unknown>) {
     super();
@@ -44,16 +54,40 @@ export class Http1Request extends Readable {
   }
 
   override _read(): void {
+    const held = this.held;
+    if (held !== undefined) {
+      this.held = undefined;
+      for (const c of held) this.push(c);
+      if (this.complete) this.push(null);
+    }
     this.conn.readMore();
+  }
+
+  /** False when the connection should stop reading until the body is consumed. */
+  deliver(chunk: Buffer): boolean {
+    if (this.held === undefined) return this.push(chunk);
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    return this.heldBytes < HELD_BODY_MAX_BYTES;
+  }
+
+  finish(trailers: HeaderRecord | undefined): void {
+    if (trailers !== undefined) this.trailers = trailers;
+    this.complete = true;
+    if (this.held === undefined) this.push(null);
   }
 
   /**
    * The whole body when it already arrived and nothing read it yet (the common small request: head and body
-   * in one read), taken without the stream machinery; undefined while it is still arriving.
+   * in one read), without the stream machinery; undefined while it is still arriving. Afterwards the stream
+   * reads as ended.
    */
   takeBody(): Buffer | undefined {
-    if (!this.complete || this.readableDidRead) return undefined;
-    return (this.read() as Buffer | null) ?? EMPTY;
+    const held = this.held;
+    if (!this.complete || held === undefined) return undefined;
+    this.held = [];
+    if (held.length === 0) return EMPTY;
+    return held.length === 1 ? held[0]! : Buffer.concat(held, this.heldBytes);
   }
 }
 
@@ -131,16 +165,14 @@ class ServerConnection<C> implements ResponseOwner {
     const req = this.req;
     // After the response finished, the rest of an unread body is drained (node:http's _dump).
     if (req === undefined || this.responseEnded) return;
-    if (!req.push(chunk)) this.tunnel.pause();
+    if (!req.deliver(chunk)) this.tunnel.pause();
   }
 
   onEnd(trailers: HeaderRecord | undefined): void {
     const req = this.req;
     this.requestEnded = true;
     if (req !== undefined && !this.responseEnded) {
-      if (trailers !== undefined) req.trailers = trailers;
-      req.complete = true;
-      req.push(null);
+      req.finish(trailers);
     }
     this.next();
   }
