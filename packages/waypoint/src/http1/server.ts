@@ -223,8 +223,8 @@ class ServerConnection<C> implements ResponseOwner {
       this.phaseSinceMs = Date.now();
     }
     this.parse(() => this.parser.execute(c));
-    // A pipelined request waits for the response before it: stop reading until then.
-    if (!this.responseEnded && this.requestEnded) this.tunnel.pause();
+    // A pipelined request waits (parsed no further) for the response before it: stop reading until then.
+    if (!this.responseEnded && this.requestEnded && this.parser.buffered > 0) this.tunnel.pause();
   }
 
   /** Both halves of the exchange are over: the next (maybe already buffered) request, or close. */
