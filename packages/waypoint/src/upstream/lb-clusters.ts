@@ -14,6 +14,7 @@ export class UpstreamCluster {
   readonly outlier: OutlierDetector | undefined;
   readonly limiter: ConnectionPoolLimiter;
   private readonly activeByEndpoint = new Map<string, number>();
+  private readonly active = (ep: Endpoint): number => this.activeByEndpoint.get(endpointKey(ep)) ?? 0;
   private lastKeys: readonly string[] = [];
   private lastEndpoints: readonly Endpoint[] | undefined;
   private retriesInFlight = 0;
@@ -36,7 +37,8 @@ export class UpstreamCluster {
       this.lastEndpoints = eps;
     }
     const usable = this.outlier === undefined ? eps : this.outlier.filter(eps, endpointKey);
-    return this.picker.pick(usable, { ...input, active: (ep) => this.activeByEndpoint.get(endpointKey(ep)) ?? 0 });
+    if (usable.length <= 1) return usable[0];
+    return this.picker.pick(usable, { ...input, active: this.active });
   }
 
   /** Counts an in-flight try on `ep`; the returned function ends it (LEAST_REQUEST input). */
