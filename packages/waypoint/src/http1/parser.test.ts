@@ -183,6 +183,36 @@ describe('ResponseParser', () => {
     expect(parseResponse('HTTP/1.1 200 OK\r\n\r\nall of it', 'GET', true)).toMatchObject({ body: 'all of it', ended: 1 });
   });
 
+  it('yields the same response for any split of the byte stream', () => {
+    const responseArb = fc.record({
+      status: fc.constantFrom(200, 201, 404, 503),
+      body: bodyArb,
+      chunkedBody: fc.boolean(),
+      sizes: fc.array(fc.nat(), { maxLength: 8 }),
+      trailer: fc.constantFrom('', 'grpc-status: 0\r\n'),
+    }).map((r) => r.chunkedBody
+      ? Buffer.concat([Buffer.from(`HTTP/1.1 ${r.status} X\r\ntransfer-encoding: chunked\r\n\r\n`), chunked(r.body, r.sizes, r.trailer)])
+      : Buffer.concat([Buffer.from(`HTTP/1.1 ${r.status} X\r\ncontent-length: ${r.body.length}\r\n\r\n`), r.body]));
+    const parse = (chunks: Buffer[]): unknown => {
+      const out = { heads: [] as number[], body: [] as Buffer[], trailers: undefined as unknown, ended: 0, error: undefined as unknown };
+      const p = new ResponseParser(LIMITS, {
+        onHead: (h) => out.heads.push(h.status), onBody: (c) => out.body.push(Buffer.from(c)),
+        onEnd: (t) => {
+          out.trailers = t;
+          out.ended++;
+        },
+        onError: (e) => (out.error = e.status),
+      });
+      for (const c of chunks) p.execute(c);
+      return { ...out, body: Buffer.concat(out.body).toString('latin1') };
+    };
+    fc.assert(fc.property(responseArb, fc.array(fc.nat(), { maxLength: 12 }), (raw, cuts) => {
+      const whole = parse([raw]);
+      expect(whole).toMatchObject({ ended: 1, error: undefined });
+      expect(parse(splitAt(raw, cuts))).toEqual(whole);
+    }), { numRuns: 300 });
+  });
+
   it('accepts an empty reason phrase and refuses a bad status line', () => {
     expect(parseResponse('HTTP/1.1 200\r\ncontent-length: 0\r\n\r\n').heads[0]?.status).toBe(200);
     expect(parseResponse('HTTP/1.1 2000 OK\r\n\r\n').error).toBe(400);
