@@ -17,6 +17,9 @@ interface CaMode extends Common {
   mode: 'ca';
   identities: { namespace: string; serviceAccount: string }[];
   keysPerIdentity: number;
+  /** Separate callers (ztunnels), each on its own channel and connection. */
+  callers: number;
+  /** Calls in flight per caller. */
   concurrency: number;
   durationMs: number;
   maxRequests: number;
@@ -98,16 +101,19 @@ async function runCa(o: CaMode): Promise<void> {
       pool.push({ identity, csrPem: buildCsr(identity, keys.privateKey, keys.publicKey) });
     }
   }
-  const ca = createCaClient({ address: o.address, rootCertPem: root, serverName: o.serverName, token: o.token, clusterId: 'Kubernetes' });
-  // One warm-up call so the TLS handshake is not inside the timed window.
-  await ca.createCertificate(pool[0] as (typeof pool)[number]);
+  // A local subchannel pool per caller: grpc-js would otherwise share one connection between equal channels.
+  const callers = Array.from({ length: Math.max(1, o.callers) }, () =>
+    createCaClient({ address: o.address, rootCertPem: root, serverName: o.serverName, token: o.token, clusterId: 'Kubernetes', channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }),
+  );
+  // One warm-up call per caller so the TLS handshakes are not inside the timed window.
+  for (const ca of callers) await ca.createCertificate(pool[0] as (typeof pool)[number]);
   let issued = 0;
   let next = 0;
   const errors: string[] = [];
   const start = now();
   const cpu0 = process.cpuUsage();
   const deadline = start + o.durationMs;
-  const worker = async (): Promise<void> => {
+  const worker = async (ca: (typeof callers)[number]): Promise<void> => {
     while (now() < deadline && next < o.maxRequests) {
       const req = pool[next++ % pool.length] as (typeof pool)[number];
       try {
@@ -118,10 +124,10 @@ async function runCa(o: CaMode): Promise<void> {
       }
     }
   };
-  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  await Promise.all(callers.flatMap((ca) => Array.from({ length: o.concurrency }, () => worker(ca))));
   const elapsedMs = now() - start;
   const cpu = process.cpuUsage(cpu0);
-  ca.close();
+  for (const ca of callers) ca.close();
   const clientCpuUs = cpu.user + cpu.system;
   process.stdout.write(`${JSON.stringify({ issued, attempted: next, elapsedMs, certsPerS: (issued * 1000) / elapsedMs, clientCpuUs, errors })}\n`);
   process.exit(0);

@@ -10,8 +10,8 @@ import { bundleAll, peakRssBytes, pushesTotal, SERVER_NAME, startIstiod } from '
 import { cpuMicros, rssBytes, runChild, sleep, startChild, stopChild, trackTempDir, waitFor } from './sys.mjs';
 
 export const CP_SIZES = {
-  full: { pods: 10_000, services: 1_000, namespaces: 10, nodes: 10, policies: 1_000, clients: 100, changes: 20, caRounds: 3, caDurationMs: 4_000, caConcurrency: 16 },
-  smoke: { pods: 200, services: 20, namespaces: 2, nodes: 2, policies: 20, clients: 4, changes: 3, caRounds: 1, caDurationMs: 800, caConcurrency: 4 },
+  full: { pods: 10_000, services: 1_000, namespaces: 10, nodes: 10, policies: 1_000, clients: 100, changes: 20, caRounds: 3, caDurationMs: 4_000, caCallers: 4, caConcurrency: 16 },
+  smoke: { pods: 200, services: 20, namespaces: 2, nodes: 2, policies: 20, clients: 4, changes: 3, caRounds: 1, caDurationMs: 800, caCallers: 2, caConcurrency: 2 },
 };
 const DEBOUNCE_AFTER_MS = 10;
 const DIRECTORY_DEBOUNCE_MS = 15; // istiod's CONFIG_DIR_DEBOUNCE default (packages/istiod/src/app/config.ts)
@@ -105,7 +105,7 @@ async function caRounds(bundle, istiod, state, sizes) {
   const rounds = [];
   for (let r = 0; r < sizes.caRounds; r++) {
     const sign = rawSignRate();
-    const env = { BENCH_CP: JSON.stringify({ mode: 'ca', address: istiod.address, rootCertFile: istiod.rootCertFile, serverName: SERVER_NAME, token: state.token, identities: state.identities, keysPerIdentity: CA_KEYS_PER_IDENTITY, concurrency: sizes.caConcurrency, durationMs: sizes.caDurationMs, maxRequests: 100_000 }) };
+    const env = { BENCH_CP: JSON.stringify({ mode: 'ca', address: istiod.address, rootCertFile: istiod.rootCertFile, serverName: SERVER_NAME, token: state.token, identities: state.identities, keysPerIdentity: CA_KEYS_PER_IDENTITY, callers: sizes.caCallers, concurrency: sizes.caConcurrency, durationMs: sizes.caDurationMs, maxRequests: 100_000 }) };
     const cpu0 = cpuMicros(istiod.proc.child.pid);
     const out = await runChild(process.execPath, [bundle], { env, timeoutMs: sizes.caDurationMs + 60_000 });
     const res = JSON.parse(out.trim().split('\n').pop());
