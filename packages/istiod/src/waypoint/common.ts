@@ -1,4 +1,4 @@
-import { create, tryParseDuration, waypoint, type HeaderOperations } from '@mesh/api';
+import { create, tryParseDuration, waypoint, type HeaderOperations, type StringMatch } from '@mesh/api';
 import type { DestinationRuleIndex } from './destination-rule';
 import type { CompileContext } from './context';
 import type { RouteInit } from './types';
@@ -18,6 +18,16 @@ export function istioDefaultRetry(): NonNullable<RouteInit['retries']> {
 }
 
 export const ISTIO_DEFAULT_RETRY_ON: readonly string[] = ['connect-failure', 'refused-stream', 'unavailable', 'cancelled', 'retriable-status-codes'];
+
+type Kind = { case: 'exact' | 'prefix' | 'regex'; value: string } | { case: undefined };
+
+/** An Istio StringMatch as the waypoint's match kind; `case: undefined` when it sets none. */
+export function kindOf(m: StringMatch | undefined): Kind {
+  if (m?.exact !== undefined) return { case: 'exact', value: m.exact };
+  if (m?.prefix !== undefined) return { case: 'prefix', value: m.prefix };
+  if (m?.regex !== undefined) return { case: 'regex', value: m.regex };
+  return { case: undefined };
+}
 
 export function durationMs(v: string | undefined, onError: (m: string) => void, field: string): number {
   if (v === undefined) return 0;

@@ -3,6 +3,7 @@
 // VirtualService corsPolicy; I:pilot/pkg/config/kube/gateway/conversion.go createCorsFilter for the Gateway
 // API CORS filter, which becomes a VirtualService corsPolicy first).
 import { create, tryParseDuration, waypoint, type CorsPolicy, type HTTPCORSFilter, type StringMatch } from '@mesh/api';
+import { kindOf } from './common';
 
 type Warn = (message: string) => void;
 
@@ -10,9 +11,8 @@ type Warn = (message: string) => void;
 export const GATEWAY_CORS_DEFAULT_MAX_AGE_SECONDS = 5;
 
 function originMatch(m: StringMatch, i: number, warn: Warn): waypoint.StringMatch | undefined {
-  if (m.exact !== undefined) return create(waypoint.StringMatchSchema, { kind: { case: 'exact', value: m.exact } });
-  if (m.prefix !== undefined) return create(waypoint.StringMatchSchema, { kind: { case: 'prefix', value: m.prefix } });
-  if (m.regex !== undefined) return create(waypoint.StringMatchSchema, { kind: { case: 'regex', value: m.regex } });
+  const kind = kindOf(m);
+  if (kind.case !== undefined) return create(waypoint.StringMatchSchema, { kind });
   warn(`corsPolicy.allowOrigins[${i}] has no exact, prefix or regex; it allows nothing`);
   return undefined;
 }

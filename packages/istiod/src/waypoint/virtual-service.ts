@@ -1,19 +1,10 @@
 import { create, waypoint, type Destination, type HTTPMatchRequest, type IstioHTTPRoute, type StringMatch, type VirtualService } from '@mesh/api';
 import { nsOf, type CompileContext } from './context';
-import { durationMs, headerOps, ISTIO_DEFAULT_RETRY_ON, istioDefaultRetry, withSubset } from './common';
+import { durationMs, headerOps, ISTIO_DEFAULT_RETRY_ON, istioDefaultRetry, kindOf, withSubset } from './common';
 import type { DestinationRuleIndex } from './destination-rule';
 import { compileVsCors } from './cors';
 import { resolveHost } from './hosts';
 import type { RouteInit, RouteMatchInit } from './types';
-
-type Kind = { case: 'exact' | 'prefix' | 'regex'; value: string } | { case: undefined };
-
-function kindOf(m: StringMatch | undefined): Kind {
-  if (m?.exact !== undefined) return { case: 'exact', value: m.exact };
-  if (m?.prefix !== undefined) return { case: 'prefix', value: m.prefix };
-  if (m?.regex !== undefined) return { case: 'regex', value: m.regex };
-  return { case: undefined };
-}
 
 function headerMatches(h: Record<string, StringMatch> | undefined, invert: boolean): NonNullable<RouteMatchInit['headers']> {
   return Object.entries(h ?? {}).map(([name, m]) => {
