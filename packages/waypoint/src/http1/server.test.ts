@@ -134,6 +134,13 @@ describe('Http1Server', () => {
     expect([statuses(r.text), r.closed]).toEqual([[403, 403], true]);
   });
 
+  it('drains a held body past the pause limit after a response that never read it', async () => {
+    const size = 300 * 1024;
+    const port = await serve((_req, res) => setTimeout(() => res.writeHead(403, { 'content-length': '0' }).end(), 50));
+    const r = await exchange(port, [`POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: ${size}\r\n\r\n`, Buffer.alloc(size, 7), 'GET /y HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n'], 2_000, 20);
+    expect([statuses(r.text), r.closed]).toEqual([[403, 403], true]);
+  });
+
   it('emits close without finish on the response when the client goes away', async () => {
     const events: string[] = [];
     const gone = new Promise<void>((resolve) => {

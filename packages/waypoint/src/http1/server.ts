@@ -198,8 +198,12 @@ class ServerConnection<C> implements ResponseOwner {
     this.responseEnded = true;
     if (!res.keepAlive) this.ended = true;
     res.finished();
-    // The rest of an unread request body is drained before the next request (node:http's _dump).
-    if (!this.requestEnded) this.req?.destroy();
+    // The rest of an unread request body is drained before the next request (node:http's _dump); reading may
+    // have been paused while the body was held.
+    if (!this.requestEnded) {
+      this.req?.destroy();
+      this.tunnel.resume();
+    }
     this.next();
     return ok;
   }
