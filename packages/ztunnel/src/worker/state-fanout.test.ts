@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isMeshError } from '@mesh/core';
 import { AddressSchema, fromBinary } from '@mesh/api';
 import { MeshState } from '../state/index';
 import { makeWorkload, wlUpdate } from '../state/test-fixtures';
@@ -52,5 +53,21 @@ describe('StateFanout', () => {
     const bad = { name: 'x', resource: { ...wl('a').resource, type: { case: undefined } } } as unknown as ReturnType<typeof wlUpdate>;
     expect(() => fanout.applyAddresses([bad], [])).toThrow();
     expect(sent).toEqual([]);
+  });
+  it('forwards the accepted part of a partly rejected batch, then NACKs it', async () => {
+    const fanout = new StateFanout(new MeshState());
+    await fanout.applyAddresses([wl('old')], []);
+    const sent: XdsDelta[] = [];
+    fanout.connect((d) => {
+      sent.push(d);
+      return Promise.resolve();
+    });
+    const bad = { name: 'x', resource: { ...wl('a').resource, type: { case: undefined } } } as unknown as ReturnType<typeof wlUpdate>;
+    const err = await fanout.applyAddresses([wl('a'), bad], [wl('old').name]).catch((e: unknown) => e);
+    expect(isMeshError(err, 'STATE_REJECTED_RESOURCES')).toBe(true);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.updates.map(([n]) => n)).toEqual([wl('a').name]);
+    expect(sent[0]!.removed).toEqual([wl('old').name]);
+    expect(fanout.connect(() => Promise.resolve())[0]!.updates.map(([n]) => n)).toEqual([wl('a').name]);
   });
 });

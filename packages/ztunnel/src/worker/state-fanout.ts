@@ -4,7 +4,7 @@
 // istiod sees the ACK every worker decides and authorizes with the new state.
 import { AddressSchema, AuthorizationSchema, toBinary, type Address, type Authorization } from '@mesh/api';
 import type { XdsStateSink } from '../app/xds';
-import type { MeshState, ResourceUpdate } from '../state/index';
+import { StateRejectedResourcesError, type MeshState, type ResourceUpdate } from '../state/index';
 import type { XdsDelta } from './protocol';
 
 export type DeltaForwarder = (delta: XdsDelta) => Promise<void>;
@@ -31,15 +31,42 @@ export class StateFanout implements XdsStateSink {
   }
 
   applyAddresses(updates: readonly ResourceUpdate<Address>[], removed: readonly string[]): Promise<void> {
-    this.state.applyAddresses(updates, removed); // throws (NACK) before anything is forwarded
-    record(this.addresses, updates, removed);
-    return this.send({ kind: 'address', updates: updates.map((u) => [u.name, toBinary(AddressSchema, u.resource)] as const), removed });
+    return this.fanOut(() => this.state.applyAddresses(updates, removed), this.addresses, updates, removed,
+      (accepted) => ({ kind: 'address', updates: accepted.map((u) => [u.name, toBinary(AddressSchema, u.resource)] as const), removed }));
   }
 
   applyAuthorizations(updates: readonly ResourceUpdate<Authorization>[], removed: readonly string[]): Promise<void> {
-    this.state.applyAuthorizations(updates, removed);
-    record(this.authorizations, updates, removed);
-    return this.send({ kind: 'authorization', updates: updates.map((u) => [u.name, toBinary(AuthorizationSchema, u.resource)] as const), removed });
+    return this.fanOut(() => this.state.applyAuthorizations(updates, removed), this.authorizations, updates, removed,
+      (accepted) => ({ kind: 'authorization', updates: accepted.map((u) => [u.name, toBinary(AuthorizationSchema, u.resource)] as const), removed }));
+  }
+
+  /**
+   * The main store keeps the valid resources of a partly rejected batch (and NACKs it): the workers get the
+   * same accepted part, and the rejection is rethrown once they applied it. A batch with nothing accepted
+   * throws at once, before anything is forwarded.
+   */
+  private fanOut<T>(
+    applyMain: () => void, into: Map<string, T>, updates: readonly ResourceUpdate<T>[], removed: readonly string[],
+    delta: (accepted: readonly ResourceUpdate<T>[]) => XdsDelta,
+  ): Promise<void> {
+    let rejection: StateRejectedResourcesError | undefined;
+    try {
+      applyMain();
+    } catch (err) {
+      if (!(err instanceof StateRejectedResourcesError)) throw err;
+      rejection = err as StateRejectedResourcesError;
+    }
+    let accepted = updates;
+    if (rejection !== undefined) {
+      const bad = new Set(rejection.details.rejected.map((r) => r.name));
+      accepted = updates.filter((u) => !bad.has(u.name));
+      if (accepted.length === 0 && removed.length === 0) throw rejection;
+    }
+    record(into, accepted, removed);
+    const sent = this.send(delta(accepted));
+    if (rejection === undefined) return sent;
+    const err = rejection;
+    return sent.then(() => Promise.reject(err));
   }
 
   private send(delta: XdsDelta): Promise<void> {

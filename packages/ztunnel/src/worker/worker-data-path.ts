@@ -57,7 +57,7 @@ export class WorkerDataPath {
     rpc.handle(WorkerOp.certificate, (cert: WorkloadCertificate) => this.certs.store(cert));
   }
 
-  /** All or nothing per delta, like the main thread's store (which applied the same bytes first). */
+  /** A delta the main thread's store accepted (StateFanout forwards only the accepted part of a batch). */
   applyXds(d: XdsDelta): void {
     if (d.kind === 'address') {
       this.state.applyAddresses(d.updates.map(([name, bytes]) => ({ name, resource: fromBinary(AddressSchema, bytes) })), d.removed);
