@@ -99,16 +99,7 @@ export class ProxyMetrics {
 
   /** Hands the tallies to the prom-client counters (runs before every registry read). */
   flush(): void {
-    if (this.pending.size === 0) return;
-    const pending = this.pending;
-    this.pending = new Map();
-    for (const [labels, c] of pending) {
-      if (c.opened > 0) this.opened.inc(labels, c.opened);
-      if (c.closed > 0) this.closed.inc(labels, c.closed);
-      if (c.received > 0) this.receivedBytes.inc(labels, c.received);
-      if (c.sent > 0) this.sentBytes.inc(labels, c.sent);
-      if (c.failed > 0) this.failed.inc(labels, c.failed);
-    }
+    if (this.pending.size > 0) this.addTallies(this.takeTallies());
   }
 
   private collect(): void | Promise<void> {
