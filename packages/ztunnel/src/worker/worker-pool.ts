@@ -98,8 +98,15 @@ export class WorkerPool {
 
   /** Every worker binds the pod's listeners with its own dup of the netns fd; `netnsFd` is consumed. */
   async startPod(info: PodInfo, netnsFd: number): Promise<WorkerPod> {
-    const fds = this.members.map(() => dupFd(netnsFd));
-    closeFd(netnsFd);
+    const fds: number[] = [];
+    try {
+      for (let i = 0; i < this.members.length; i++) fds.push(dupFd(netnsFd));
+    } catch (err) {
+      for (const fd of fds) closeFd(fd); // e.g. EMFILE: no dup may keep the pod netns alive
+      throw err;
+    } finally {
+      closeFd(netnsFd);
+    }
     const results = await Promise.allSettled(this.members.map((m, i) =>
       m.rpc.request(WorkerOp.addPod, { info, netnsFd: fds[i]! } satisfies AddPodRequest)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
