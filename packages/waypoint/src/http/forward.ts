@@ -75,17 +75,14 @@ class Try {
       conn.send({ method: this.t.method, path: this.t.path, headers: this.t.headers, body: this.t.body, onBodyBytes: this.t.onBodyBytes }, this, this.t.maxRequestsPerConnection ?? 0);
     } catch (err) {
       // An invalid header value (node:http threw ERR_INVALID_CHAR here): the request fails, not the connection.
-      this.settled = true;
-      if (this.timer !== undefined) clearTimeout(this.timer);
-      this.t.signal.removeEventListener('abort', this.onAbort);
+      this.settle();
       conn.destroy();
       this.reject(err);
     }
   }
 
   onResponse(res: ClientResponse): void {
-    if (this.settled) return;
-    this.finish({ kind: 'response', res: { statusCode: res.statusCode, headers: res.headers, body: res.body, trailers: res.trailers } }, false);
+    this.finish({ kind: 'response', res }, false);
   }
 
   onError(error: Error): void {
@@ -93,12 +90,18 @@ class Try {
   }
 
   private finish(r: TryResult, teardown: boolean): void {
-    if (this.settled) return;
+    if (!this.settle()) return;
+    if (teardown) this.conn?.destroy();
+    this.resolve(r);
+  }
+
+  /** Marks the try settled and drops its timer and abort listener; false when it already was. */
+  private settle(): boolean {
+    if (this.settled) return false;
     this.settled = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.t.signal.removeEventListener('abort', this.onAbort);
-    if (teardown) this.conn?.destroy();
-    this.resolve(r);
+    return true;
   }
 }
 
