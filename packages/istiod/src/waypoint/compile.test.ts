@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromBinary, toBinary, waypoint } from '@mesh/api';
 import { compileWaypointConfig } from './compile';
-import { loadFixture, svc } from './testing';
+import { BOOKINFO_WAYPOINT_YAML, loadFixture, parseInput, svc } from './testing';
 
 const reviews = svc('reviews', 'bookinfo', '10.96.1.1', [9080]);
 const ratings = svc('ratings', 'bookinfo', '10.96.1.2', [9080]);
@@ -118,16 +118,8 @@ describe('compileWaypointConfig: VirtualService + DestinationRule + policies (bo
 });
 
 describe('compileWaypointConfig: wildcard hosts', () => {
-  it('a wildcard VirtualService host applies to the bound service and a wildcard DestinationRule resolves subsets', async () => {
-    const { parseManifests } = await import('@mesh/api');
-    const parsed = parseManifests(`
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: waypoint, namespace: bookinfo}
-spec:
-  gatewayClassName: istio-waypoint
-  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
----
+  it('a wildcard VirtualService host applies to the bound service and a wildcard DestinationRule resolves subsets', () => {
+    const input = parseInput(`${BOOKINFO_WAYPOINT_YAML}
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: all, namespace: bookinfo}
@@ -145,10 +137,9 @@ spec:
   subsets:
   - name: v1
     labels: {version: v1}
-`);
-    expect(parsed.errors).toEqual([]);
-    const of = (k: string) => parsed.objects.filter((o) => o.kind === k) as never[];
-    const { config, warnings } = compileWaypointConfig({ waypoint: of('Gateway')[0]!, services: [reviews], virtualServices: of('VirtualService'), destinationRules: of('DestinationRule') });
+`, [reviews]);
+    expect(input.parseErrors).toEqual([]);
+    const { config, warnings } = compileWaypointConfig(input);
     expect(config.services[0]!.routes[0]!.backends[0]).toMatchObject({ subset: 'v1', subsetLabels: { version: 'v1' } });
     expect(warnings).toEqual([]);
   });

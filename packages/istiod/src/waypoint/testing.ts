@@ -14,7 +14,21 @@ import type { BoundService, CompileWaypointInput } from './types';
 
 /** Loads a testdata fixture through the real manifest parser and groups it into compiler input. */
 export function loadFixture(file: string, services: BoundService[]): CompileWaypointInput & { parseErrors: string[] } {
-  const text = readFileSync(join(import.meta.dirname, 'testdata', file), 'utf8');
+  return parseInput(readFileSync(join(import.meta.dirname, 'testdata', file), 'utf8'), services, file);
+}
+
+/** The waypoint Gateway in bookinfo that inline test manifests start with. */
+export const BOOKINFO_WAYPOINT_YAML = `
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint, namespace: bookinfo}
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+---`;
+
+/** Inline manifests through the real manifest parser, grouped into compiler input as loadFixture does. */
+export function parseInput(text: string, services: BoundService[], file = 'inline.yaml'): CompileWaypointInput & { parseErrors: string[] } {
   const parsed = parseManifests(text, file);
   const of = <T>(kind: string) => parsed.objects.filter((o) => o.kind === kind) as unknown as T[];
   const gateways = of<Gateway>('Gateway').filter((g) => g.apiVersion.startsWith('gateway.networking.k8s.io'));

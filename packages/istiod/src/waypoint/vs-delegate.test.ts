@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseManifests, type Gateway, type VirtualService } from '@mesh/api';
 import { compileWaypointConfig } from './compile';
-import { svc } from './testing';
+import { BOOKINFO_WAYPOINT_YAML, parseInput, svc } from './testing';
 
-const YAML = `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: waypoint, namespace: bookinfo}
-spec:
-  gatewayClassName: istio-waypoint
-  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
----
+const YAML = `${BOOKINFO_WAYPOINT_YAML}
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews, namespace: bookinfo}
@@ -48,17 +40,12 @@ spec:
 `;
 
 describe('VirtualService delegation (Istio mergeHTTPRoute)', () => {
-  const parsed = parseManifests(YAML);
-  const of = <T>(k: string) => parsed.objects.filter((o) => o.kind === k) as unknown as T[];
-  const { config, warnings } = compileWaypointConfig({
-    waypoint: of<Gateway>('Gateway')[0]!,
-    services: [svc('reviews', 'bookinfo', '10.96.1.1', [9080])],
-    virtualServices: of<VirtualService>('VirtualService'),
-  });
+  const input = parseInput(YAML, [svc('reviews', 'bookinfo', '10.96.1.1', [9080])]);
+  const { config, warnings } = compileWaypointConfig(input);
   const routes = config.services[0]!.routes;
 
   it('parses', () => {
-    expect(parsed.errors).toEqual([]);
+    expect(input.parseErrors).toEqual([]);
   });
 
   it('replaces the delegating route by the delegate routes, narrowed to the root match', () => {
