@@ -83,16 +83,12 @@ export class WorkerPool {
     return pool;
   }
 
-  get size(): number {
-    return this.members.length;
-  }
-
-  /** Thread ids, for tests and logs. */
+  /** The worker threads (tests end one to check the fatal path). */
   get threads(): readonly Worker[] {
     return this.members.map((m) => m.worker);
   }
 
-  broadcast(op: string, payload: unknown): Promise<void> {
+  private broadcast(op: string, payload: unknown): Promise<void> {
     return Promise.all(this.members.map((m) => m.rpc.request(op, payload))).then(() => undefined);
   }
 
