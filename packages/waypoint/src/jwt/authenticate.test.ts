@@ -152,6 +152,17 @@ describe('authenticateJwt', () => {
     expect(calls).toBe(2);
   });
 
+  it('a discovery document naming an unusable jwks_uri fails the token and is looked up again', async () => {
+    let calls = 0;
+    const bad = new KeySets({ fetch: () => (calls++, Promise.resolve(Response.json({ jwks_uri: 'not a url' }))) });
+    const r = rule({ issuer: 'https://idp.invalid', jwks: '', jwksUri: '' });
+    const auth = async () => authenticateJwt(bad, [r], { headers: { authorization: `Bearer ${await token({}, { iss: 'https://idp.invalid' })}` }, url: '/' });
+    const o = await auth();
+    expect(o.kind === 'failed' ? [o.error.message, String(o.error.cause)] : o.kind).toEqual([JWT_STATUS.fetchFailed, expect.stringContaining('no usable jwks_uri: "not a url"')]);
+    await auth();
+    expect(calls).toBe(2);
+  });
+
   it('bounds the JWKS fetch with a timeout (injected fetch that never answers)', async () => {
     const hanging = new KeySets({ fetch: () => new Promise<Response>(() => undefined), fetchTimeoutMs: 50 });
     const o = await authenticateJwt(hanging, [rule({ jwks: '', jwksUri: 'http://127.0.0.1:1/jwks' })], { headers: { authorization: `Bearer ${await token({})}` }, url: '/' });

@@ -55,13 +55,13 @@ export class KeySets {
     if (ks === undefined) {
       let remote: Promise<JWTVerifyGetKey> | undefined;
       ks = async (header, token) => {
-        remote ??= this.discoverJwksUri(issuer, ruleTimeoutMs).then(
-          (uri) => this.remote(uri, ruleTimeoutMs),
-          (err: unknown) => {
+        // Any failure, including a jwks_uri jose cannot use, is forgotten so the next token looks again.
+        remote ??= this.discoverJwksUri(issuer, ruleTimeoutMs)
+          .then((uri) => this.remote(uri, ruleTimeoutMs))
+          .catch((err: unknown) => {
             remote = undefined;
             throw err;
-          },
-        );
+          });
         return (await remote)(header, token);
       };
       this.byIssuer.set(issuer, ks);
@@ -70,14 +70,19 @@ export class KeySets {
   }
 
   private async discoverJwksUri(issuer: string, ruleTimeoutMs: number): Promise<string> {
-    const timeoutMs = ruleTimeoutMs || this.opts.fetchTimeoutMs || JWKS_FETCH_TIMEOUT_MS;
+    const timeoutMs = this.timeoutMs(ruleTimeoutMs);
     const url = issuer.replace(/\/+$/, '') + OPENID_DISCOVERY_PATH;
     const get = boundedFetch(this.opts.fetch ?? fetch, timeoutMs);
     const res = await get(url, { headers: new Headers(), method: 'GET', redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw new JwtAuthError('fetchFailed', new Error(`${url} answered ${res.status}`));
     const doc = (await res.json()) as { jwks_uri?: unknown };
-    if (typeof doc.jwks_uri !== 'string' || doc.jwks_uri === '') throw new JwtAuthError('fetchFailed', new Error(`${url} names no jwks_uri`));
+    if (typeof doc.jwks_uri !== 'string' || !URL.canParse(doc.jwks_uri)) throw new JwtAuthError('fetchFailed', new Error(`${url} names no usable jwks_uri: ${JSON.stringify(doc.jwks_uri)}`));
     return doc.jwks_uri;
+  }
+
+  /** The rule's fetch timeout, else the configured one, else the default. */
+  private timeoutMs(ruleTimeoutMs: number): number {
+    return ruleTimeoutMs || this.opts.fetchTimeoutMs || JWKS_FETCH_TIMEOUT_MS;
   }
 
   private inline(json: string): JWTVerifyGetKey | JwtAuthError {
@@ -96,7 +101,7 @@ export class KeySets {
   private remote(uri: string, ruleTimeoutMs: number): JWTVerifyGetKey {
     let ks = this.byUri.get(uri);
     if (ks === undefined) {
-      const timeoutMs = ruleTimeoutMs || this.opts.fetchTimeoutMs || JWKS_FETCH_TIMEOUT_MS;
+      const timeoutMs = this.timeoutMs(ruleTimeoutMs);
       ks = createRemoteJWKSet(new URL(uri), {
         timeoutDuration: timeoutMs,
         cacheMaxAge: this.opts.refreshIntervalMs ?? JWKS_REFRESH_INTERVAL_MS,
