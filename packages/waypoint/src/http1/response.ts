@@ -4,7 +4,7 @@
 // leave in one tunnel write.
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
-import { encodeChunk, LAST_CHUNK, lastChunkWithTrailers, serializeHead, type OutgoingHeaders } from './serialize';
+import { encodeChunk, InvalidHeaderError, LAST_CHUNK, lastChunkWithTrailers, serializeHead, type OutgoingHeaders } from './serialize';
 
 /** What a response needs from its connection. */
 export interface ResponseOwner {
@@ -62,6 +62,7 @@ export class Http1Response extends EventEmitter {
     if (this.writableEnded || this.destroyed) return false;
     const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const head = this.takeHead(undefined);
+    if (head === null) return false;
     const body = this.frame(b);
     if (head === undefined) return body === undefined ? true : this.owner.write(body, false, this);
     return this.owner.write(body === undefined ? head : Buffer.concat([head, body]), false, this);
@@ -72,6 +73,7 @@ export class Http1Response extends EventEmitter {
     this.writableEnded = true;
     const b = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     const head = this.takeHead(b?.length ?? 0);
+    if (head === null) return this;
     const parts: Buffer[] = [];
     if (head !== undefined) parts.push(head);
     const body = b === undefined || b.length === 0 ? undefined : this.frame(b);
@@ -102,8 +104,12 @@ export class Http1Response extends EventEmitter {
     this.close();
   }
 
-  /** Serializes the held head once; `endLength` = the whole body's length when end() comes before any write. */
-  private takeHead(endLength: number | undefined): Buffer | undefined {
+  /**
+   * Serializes the held head once; `endLength` = the whole body's length when end() comes before any write.
+   * A header that cannot be written (CR, LF or NUL from a route's header ops) destroys the response (null)
+   * instead of throwing out of a write, which may run inside a pipe's 'data' event.
+   */
+  private takeHead(endLength: number | undefined): Buffer | undefined | null {
     if (this.head !== undefined) return undefined;
     this.headersSent = true;
     const h = this.headers;
@@ -123,7 +129,13 @@ export class Http1Response extends EventEmitter {
     }
     if (!this.keepAlive) extra += 'connection: close\r\n';
     else if (this.minor === 0) extra += 'connection: keep-alive\r\n';
-    this.head = serializeHead(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`, h, extra);
+    try {
+      this.head = serializeHead(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`, h, extra);
+    } catch (err) {
+      if (!(err instanceof InvalidHeaderError)) throw err;
+      this.destroy();
+      return null;
+    }
     return this.head;
   }
 

@@ -141,6 +141,15 @@ describe('Http1Server', () => {
     expect([statuses(r.text), r.closed]).toEqual([[403, 403], true]);
   });
 
+  it('closes the connection, without throwing out of write, when a response header cannot be written', async () => {
+    const port = await serve((_req, res) => {
+      res.writeHead(200, { 'x-bad': 'a\r\nx-injected: 1' });
+      setTimeout(() => expect(res.write('hi')).toBe(false), 10);
+    });
+    const r = await exchange(port, ['GET / HTTP/1.1\r\nhost: a\r\n\r\n']);
+    expect([r.text, r.closed]).toEqual(['', true]);
+  });
+
   it('emits close without finish on the response when the client goes away', async () => {
     const events: string[] = [];
     const gone = new Promise<void>((resolve) => {
