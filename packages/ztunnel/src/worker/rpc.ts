@@ -74,7 +74,7 @@ export class RpcPort {
       .then(() => handler(m.payload as never))
       .then(
         (value) => reply({ ok: true, value }),
-        (err: unknown) => reply({ ok: false, error: { message: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code } }),
+        (err: unknown) => reply({ ok: false, error: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code } : { message: String(err) } }),
       );
   }
 }
