@@ -97,7 +97,6 @@ function directBody(body: { string?: string; bytes?: string } | undefined): stri
 function compileHttpRoute(vs: VirtualService, r: IstioHTTPRoute, i: number, ctx: CompileContext, drs: DestinationRuleIndex): RouteInit {
   const ns = nsOf(vs);
   const warn = (m: string) => ctx.warn(vs, 'UNSUPPORTED_FIELD', `http[${i}]: ${m}`);
-  if (r.delegate !== undefined) warn('delegate is not supported by the waypoint; route skipped');
   if (r.redirect?.derivePort !== undefined) warn('redirect.derivePort is not supported; the request port is kept');
   const rw = r.rewrite;
   return {
@@ -144,7 +143,8 @@ export function compileVirtualServiceRoutes(vs: VirtualService, ctx: CompileCont
   const out: RouteInit[] = [];
   (vs.spec.http ?? []).forEach((r, i) => {
     if (r.delegate === undefined) out.push(compileHttpRoute(vs, r, i, ctx, drs));
-    else ctx.warn(vs, 'UNSUPPORTED_FIELD', `http[${i}]: delegate is not supported by the waypoint; route skipped`);
+    // expandDelegates resolved every delegate it could; one left here was not resolvable.
+    else ctx.warn(vs, 'UNRESOLVED_REFERENCE', `http[${i}]: delegate could not be resolved; route skipped`);
   });
   return out;
 }

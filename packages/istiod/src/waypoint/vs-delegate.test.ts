@@ -29,6 +29,7 @@ spec:
   - match: [{uri: {prefix: /other}}]
     route: [{destination: {host: reviews-v2}}]
   - route: [{destination: {host: reviews-v1}}]
+  - delegate: {name: private, namespace: team}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -67,5 +68,10 @@ describe('VirtualService delegation (Istio mergeHTTPRoute)', () => {
     expect(warnings).toContainEqual(expect.objectContaining({ code: 'INVALID_VALUE', resource: 'VirtualService team/reviews-api', message: expect.stringContaining('http[1]') }));
     expect(warnings).toContainEqual(expect.objectContaining({ code: 'UNRESOLVED_REFERENCE', resource: 'VirtualService bookinfo/reviews', message: expect.stringContaining('team/private') }));
     expect(routes.some((r) => JSON.stringify(r.matches).includes('/hidden'))).toBe(false);
+  });
+
+  it('drops a delegate route that delegates again, naming the delegate', () => {
+    expect(warnings).toContainEqual({ code: 'INVALID_VALUE', resource: 'VirtualService team/reviews-api', message: 'http[3]: a delegate VirtualService cannot delegate again (one level only); route skipped' });
+    expect(warnings.filter((w) => w.message.includes('could not be resolved'))).toEqual([]);
   });
 });

@@ -139,6 +139,10 @@ function expandRoot(vs: VirtualService, delegates: ReadonlyMap<string, VirtualSe
     }
     const { delegate: _dropped, ...root } = r;
     return (d.spec.http ?? []).flatMap((leaf, j) => {
+      if (leaf.delegate !== undefined) {
+        ctx.warn(d, 'INVALID_VALUE', `http[${j}]: a delegate VirtualService cannot delegate again (one level only); route skipped`);
+        return [];
+      }
       const merged = mergeRoute(root, withResolvedHosts(leaf, nsOf(d), ctx));
       if (merged === undefined) ctx.warn(d, 'INVALID_VALUE', `http[${j}]: matches are not a subset of root ${nsOf(vs)}/${vs.metadata.name} http[${i}]; route skipped`);
       return merged === undefined ? [] : [merged];
