@@ -47,12 +47,13 @@ export function compileVsCors(p: CorsPolicy, warn: Warn): waypoint.CorsPolicy {
 /**
  * Gateway API CORS filter through Istio's createCorsFilter: every origin an exact match (so "*" allows all,
  * through Envoy's match("*") rule), credentials only when true, maxAge only when positive; unmatched
- * preflights are forwarded.
+ * preflights are forwarded. Unlike the Gateway API spec, an origin wildcard such as "https://*.example.com"
+ * does not match subdomains: Istio leaves it a literal exact match (its TODO, gateway-api#3648), and so do
+ * we, with a warning so the difference is not silent.
  */
 export function compileGatewayCors(f: HTTPCORSFilter, warn: Warn): waypoint.CorsPolicy {
   const origins = (f.allowOrigins ?? []).filter((o) => o !== '');
   for (const o of origins) {
-    // Istio's conversion leaves wildcard origins as literal exact matches (its TODO, gateway-api#3648).
     if (o !== '*' && o.includes('*')) warn(`CORS allowOrigins ${JSON.stringify(o)}: wildcards other than "*" are matched literally, as Istio does`);
   }
   const maxAge = f.maxAge ?? GATEWAY_CORS_DEFAULT_MAX_AGE_SECONDS;
