@@ -150,6 +150,12 @@ describe('Http1Server', () => {
     expect([r.text, r.closed]).toEqual(['', true]);
   });
 
+  it('closes a connection whose unread body is still draining past the request timeout', async () => {
+    const port = await serve((_req, res) => res.writeHead(403, { 'content-length': '0' }).end());
+    const r = await exchange(port, ['POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\n', 'only part'], 1_500);
+    expect([statuses(r.text), r.closed]).toEqual([[403], true]);
+  });
+
   it('emits close without finish on the response when the client goes away', async () => {
     const events: string[] = [];
     const gone = new Promise<void>((resolve) => {

@@ -129,7 +129,11 @@ class ServerConnection<C> implements ResponseOwner {
     if (this.phase === Phase.Head && this.idleBetweenRequests) {
       if (age > o.keepAliveTimeoutMs) this.destroyConnection();
     } else if (this.phase === Phase.Head && age > o.headersTimeoutMs) this.reject(408);
-    else if (this.phase === Phase.Body && !this.requestEnded && age > o.requestTimeoutMs && this.res?.headersSent !== true) this.reject(408);
+    else if (this.phase === Phase.Body && !this.requestEnded && age > o.requestTimeoutMs) {
+      // An unread body still draining after its response gets no more time than a request would.
+      if (this.responseEnded) this.destroyConnection();
+      else if (this.res?.headersSent !== true) this.reject(408);
+    }
   }
 
   onHead(head: RequestHead, framing: Framing, keepAlive: boolean): void {
