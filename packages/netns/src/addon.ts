@@ -26,6 +26,7 @@ export interface NativeSocketOptions {
 export interface NativeConnectOptions extends NativeSocketOptions {
   host: string;
   port: number;
+  /** Local address to bind before connecting; a non-local (spoofed) one needs `transparent: true`. */
   localHost?: string;
   localPort?: number;
 }

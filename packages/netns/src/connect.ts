@@ -15,9 +15,6 @@ import { socketFromFd } from './net-fd';
 export const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface ConnectOptions extends NativeConnectOptions {
-  /** Local address to bind before connecting; a non-local (spoofed) one needs `transparent: true`. */
-  localHost?: string;
-  localPort?: number;
   timeoutMs?: number;
   /** For connectSocketInNetns: see SocketFromFdOptions.allowHalfOpen. */
   allowHalfOpen?: boolean;
