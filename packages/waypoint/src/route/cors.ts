@@ -20,24 +20,27 @@ export type CorsDecision =
   | { readonly kind: 'actual'; readonly headers: Readonly<Record<string, string>> }
   | undefined;
 
-const compiled = new WeakMap<CorsPolicy, readonly StringPredicate[]>();
+const compiled = new WeakMap<CorsPolicy, StringPredicate>();
+const IGNORE_PROBLEMS: MatcherProblems = { push: () => undefined };
+const anyOrigin: StringPredicate = () => true;
 
-/** Precompiles the policy's origin matchers (config time); invalid regexes never match and are reported. */
-export function compileCors(policy: CorsPolicy, where: string, problems: MatcherProblems): readonly StringPredicate[] {
-  let m = compiled.get(policy);
-  if (m === undefined) {
-    m = policy.allowOrigins.map((o, i) => compileStringMatch(o.kind, `${where} cors allowOrigins[${i}]`, problems));
-    compiled.set(policy, m);
+/**
+ * Precompiles the policy's origin check (config time) as Envoy's isOriginAllowed: a matcher that accepts the
+ * literal "*" allows every origin. Invalid regexes never match and are reported.
+ */
+export function compileCors(policy: CorsPolicy, where: string, problems: MatcherProblems): StringPredicate {
+  let allowed = compiled.get(policy);
+  if (allowed === undefined) {
+    const matchers = policy.allowOrigins.map((o, i) => compileStringMatch(o.kind, `${where} cors allowOrigins[${i}]`, problems));
+    allowed = matchers.some((m) => m('*')) ? anyOrigin : (origin) => matchers.some((m) => m(origin));
+    compiled.set(policy, allowed);
   }
-  return m;
+  return allowed;
 }
 
-/** Envoy's isOriginAllowed: a matcher that accepts the literal "*" allows every origin. */
 function originAllowed(policy: CorsPolicy, origin: string): boolean {
-  for (const m of compileCors(policy, 'cors', [])) {
-    if (m('*') || m(origin)) return true;
-  }
-  return false;
+  // Policies reach here precompiled by compileService; the fallback only serves policies built elsewhere.
+  return compileCors(policy, 'cors', IGNORE_PROBLEMS)(origin);
 }
 
 /** encodeHeaders for a request whose origin matched: what every response to it carries. */
