@@ -96,6 +96,9 @@ export function oneSelectorType(spec: Obj, ctx: ValidationContext): void {
 }
 
 /** networking.v1alpha3.StringMatch: exactly one of exact, prefix, regex. */
+/** An HTTP header name: an RFC 7230 token. */
+export const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 export const stringMatch: Check = obj(
   { exact: anyString, prefix: anyString, regex: regexString },
   {

@@ -16,7 +16,7 @@ import {
   str,
   anyDuration,
 } from '../validate/schema';
-import { isIPOrCIDR, oneSelectorType, policyTargetRef, workloadSelector } from './common';
+import { HEADER_NAME_RE, isIPOrCIDR, oneSelectorType, policyTargetRef, workloadSelector } from './common';
 
 /** Istio's CheckEmptyValues: list entries must be non-empty strings. */
 const nonEmptyValues: Check = arr(str({ nonEmpty: true }));
@@ -167,7 +167,6 @@ export const peerAuthenticationSpec: Check = obj(
   } },
 );
 
-const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const headerName = str({ nonEmpty: true, pattern: HEADER_NAME_RE, format: 'a valid HTTP header name' });
 
 const jwtRule = obj(

@@ -24,7 +24,7 @@ import {
   stringMap,
   str,
 } from '../validate/schema';
-import { exportTo, labels, regexString, stringMatch, wildcardHost } from './common';
+import { exportTo, HEADER_NAME_RE, labels, regexString, stringMatch, wildcardHost } from './common';
 
 const percentObj = obj({ value: percent });
 
@@ -136,9 +136,8 @@ const rewrite = obj(
 // Istio's validateCORSPolicy (I:pkg/config/validation/validation.go): supportedCORSMethods, ValidateCORSHTTPHeaderName
 // ("*" or an RFC 7230 token), non-empty origins, and maxAge a whole number of seconds (Envoy takes seconds).
 const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', '*'];
-const HEADER_TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const corsHeaderName: Check = (v, ctx) => {
-  if (typeof v === 'string' && v !== '*' && !HEADER_TOKEN_RE.test(v)) ctx.error('INVALID_FORMAT', `invalid header name ${JSON.stringify(v)}`);
+  if (typeof v === 'string' && v !== '*' && !HEADER_NAME_RE.test(v)) ctx.error('INVALID_FORMAT', `invalid header name ${JSON.stringify(v)}`);
 };
 const corsOrigin: Check = (v, ctx) => {
   stringMatch(v, ctx);
