@@ -95,6 +95,20 @@ describe('RequestParser', () => {
     }), { numRuns: 300 });
   });
 
+  it('never overwrites body views it handed out, whatever arrives later', () => {
+    const stream = Buffer.from('POST / HTTP/1.1\r\nhost: a\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n'
+      + 'POST / HTTP/1.1\r\nhost: a\r\ncontent-length: 3\r\n\r\nxyz');
+    for (const step of [1, 2, 3, 7]) {
+      const views: Buffer[] = [];
+      const p = new RequestParser(LIMITS, { onHead: () => undefined, onBody: (c) => views.push(c), onEnd: () => undefined, onError: (e) => { throw e; } });
+      for (let i = 0; i < stream.length; i += step) {
+        p.execute(stream.subarray(i, i + step));
+        p.resume();
+      }
+      expect(Buffer.concat(views).toString()).toBe('hello worldxyz');
+    }
+  });
+
   it('never throws on garbage: a 400-class error or an incomplete message', () => {
     const garbage = fc.oneof(
       fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)),

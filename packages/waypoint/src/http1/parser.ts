@@ -32,6 +32,11 @@ const enum State { Head, Length, ChunkSize, ChunkData, ChunkDataEnd, Trailers, C
 abstract class MessageParser<H> {
   private state = State.Head;
   private buf: Buffer | undefined;
+  /** Owns the bytes of `buf` once a chunk had to be appended to it: appends go in place (amortised growth). */
+  private store: Buffer | undefined;
+  private storeEnd = 0;
+  /** How much of `buf` a head or trailer section search already covered (a trickled head is scanned once). */
+  private scanned = 0;
   private remaining = 0;
   private paused = false;
 
@@ -39,8 +44,32 @@ abstract class MessageParser<H> {
 
   /** Feeds bytes; parsing stops after a complete message until `resume()`. */
   execute(chunk: Buffer): void {
-    this.buf = this.buf === undefined || this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    const b = this.buf;
+    if (b === undefined || b.length === 0) {
+      this.buf = chunk;
+      this.store = undefined;
+    } else this.buf = this.append(b, chunk);
     this.run();
+  }
+
+  /**
+   * `b` + `chunk`, copied into a store grown by doubling, so bytes trickling in one at a time cost linear (not
+   * quadratic) copying. Only bytes past `storeEnd` are written: views handed out earlier stay intact.
+   */
+  private append(b: Buffer, chunk: Buffer): Buffer {
+    const s = this.store;
+    if (s !== undefined && b.buffer === s.buffer && b.byteOffset + b.length === this.storeEnd && this.storeEnd + chunk.length <= s.length) {
+      chunk.copy(s, this.storeEnd);
+      this.storeEnd += chunk.length;
+      return s.subarray(b.byteOffset, this.storeEnd);
+    }
+    const n = b.length + chunk.length;
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * n, 4096));
+    b.copy(grown, 0);
+    chunk.copy(grown, b.length);
+    this.store = grown;
+    this.storeEnd = n;
+    return grown.subarray(0, n);
   }
 
   /** Parses the next message from what is buffered (after the previous one was handled). */
@@ -110,12 +139,14 @@ abstract class MessageParser<H> {
     let start = 0;
     // RFC 9112 section 2.2: empty lines before a request line are ignored (left after some bodies).
     while (start + 1 < b.length && b[start] === 0x0d && b[start + 1] === 0x0a) start += 2;
-    const end = b.indexOf(CRLFCRLF, start);
+    const end = b.indexOf(CRLFCRLF, Math.max(start, this.scanned - 3));
     if (end < 0 || end - start > this.limits.maxHeadBytes) {
       if (b.length - start > this.limits.maxHeadBytes) throw new Http1ParseError(431, 'message head too large');
       if (start > 0) this.buf = b.subarray(start);
+      this.scanned = b.length - start;
       return false;
     }
+    this.scanned = 0;
     const { head, framing, keepAlive: ka } = this.head(b.toString('latin1', start, end));
     this.buf = b.subarray(end + 4);
     this.sink.onHead(head, framing, ka);
@@ -186,11 +217,13 @@ abstract class MessageParser<H> {
       this.end(undefined);
       return true;
     }
-    const end = b.indexOf(CRLFCRLF);
+    const end = b.indexOf(CRLFCRLF, Math.max(0, this.scanned - 3));
     if (end < 0 || end > this.limits.maxHeadBytes) {
       if (b.length > this.limits.maxHeadBytes) throw new Http1ParseError(431, 'trailers too large');
+      this.scanned = b.length;
       return b.length < 2 || b[0] !== 0x0d ? false : this.fail('invalid trailer section');
     }
+    this.scanned = 0;
     const trailers = parseFields(b.toString('latin1', 0, end), 0, this.limits.maxFields);
     this.buf = b.subarray(end + 4);
     this.end(trailers);
