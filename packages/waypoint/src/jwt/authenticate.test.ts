@@ -143,7 +143,7 @@ describe('authenticateJwt', () => {
 
   it('a failed discovery answers Envoy\'s fetch failure and is retried on the next token', async () => {
     let calls = 0;
-    const failing = new KeySets({ fetch: () => (calls++, Promise.resolve(new Response('nope', { status: 404 }))) });
+    const failing = new KeySets({ fetch: () => (calls++, Promise.resolve(new Response('nope', { status: 404 }))), failedRefetchMs: 0 });
     const r = rule({ issuer: 'https://idp.invalid', jwks: '', jwksUri: '' });
     const auth = async () => authenticateJwt(failing, [r], { headers: { authorization: `Bearer ${await token({}, { iss: 'https://idp.invalid' })}` }, url: '/' });
     const o = await auth();
@@ -154,12 +154,27 @@ describe('authenticateJwt', () => {
 
   it('a discovery document naming an unusable jwks_uri fails the token and is looked up again', async () => {
     let calls = 0;
-    const bad = new KeySets({ fetch: () => (calls++, Promise.resolve(Response.json({ jwks_uri: 'not a url' }))) });
+    const bad = new KeySets({ fetch: () => (calls++, Promise.resolve(Response.json({ jwks_uri: 'not a url' }))), failedRefetchMs: 0 });
     const r = rule({ issuer: 'https://idp.invalid', jwks: '', jwksUri: '' });
     const auth = async () => authenticateJwt(bad, [r], { headers: { authorization: `Bearer ${await token({}, { iss: 'https://idp.invalid' })}` }, url: '/' });
     const o = await auth();
     expect(o.kind === 'failed' ? [o.error.message, String(o.error.cause)] : o.kind).toEqual([JWT_STATUS.fetchFailed, expect.stringContaining('no usable jwks_uri: "not a url"')]);
     await auth();
+    expect(calls).toBe(2);
+  });
+
+  it('a failed discovery is not fetched again for every token before the refetch time', async () => {
+    let calls = 0;
+    const failing = new KeySets({ fetch: () => (calls++, Promise.resolve(new Response('nope', { status: 503 }))), failedRefetchMs: 150 });
+    const r = rule({ issuer: 'https://idp.invalid', jwks: '', jwksUri: '' });
+    const t = await token({}, { iss: 'https://idp.invalid' });
+    const auth = async () => authenticateJwt(failing, [r], { headers: { authorization: `Bearer ${t}` }, url: '/' });
+    const outcomes = await Promise.all(Array.from({ length: 5 }, auth));
+    for (let i = 0; i < 5; i++) await auth();
+    expect(outcomes.map((o) => (o.kind === 'failed' ? o.error.message : o.kind))).toEqual(Array(5).fill(JWT_STATUS.fetchFailed));
+    expect(calls).toBe(1);
+    await new Promise((res) => setTimeout(res, 200));
+    expect((await auth()).kind).toBe('failed');
     expect(calls).toBe(2);
   });
 

@@ -13,6 +13,8 @@ export const JWKS_REFRESH_INTERVAL_MS = 20 * 60_000;
 export const JWKS_FETCH_TIMEOUT_MS = 5_000;
 /** Minimum spacing of refetches triggered by an unknown kid. */
 export const JWKS_COOLDOWN_MS = 30_000;
+/** A failed discovery is not looked up again sooner than this (Envoy's jwks_async_fetch failed_refetch_duration default). */
+export const DISCOVERY_FAILED_REFETCH_MS = 1_000;
 /** OpenID Connect Discovery 1.0: the document lives at the issuer + this path (issuer without trailing slash). */
 export const OPENID_DISCOVERY_PATH = '/.well-known/openid-configuration';
 
@@ -21,6 +23,8 @@ export interface KeySetOptions {
   fetch?: FetchImplementation;
   refreshIntervalMs?: number;
   fetchTimeoutMs?: number;
+  /** Default DISCOVERY_FAILED_REFETCH_MS. */
+  failedRefetchMs?: number;
 }
 
 /** jose passes an abort signal, but an injected fetch may ignore it: the timeout is enforced here too. */
@@ -49,19 +53,27 @@ export class KeySets {
     return new JwtAuthError('noKey');
   }
 
-  /** Key set behind the issuer's discovery document; a failed lookup is retried on the next token. */
+  /**
+   * Key set behind the issuer's discovery document. A failed lookup fails the tokens that wait on it and is
+   * tried again by the first token after failedRefetchMs; tokens before that get the same failure at once, so
+   * a broken issuer is not fetched once per request.
+   */
   private discovered(issuer: string, ruleTimeoutMs: number): JWTVerifyGetKey {
     let ks = this.byIssuer.get(issuer);
     if (ks === undefined) {
       let remote: Promise<JWTVerifyGetKey> | undefined;
+      let failedAt: number | undefined;
+      const refetchMs = this.opts.failedRefetchMs ?? DISCOVERY_FAILED_REFETCH_MS;
       ks = async (header, token) => {
-        // Any failure, including a jwks_uri jose cannot use, is forgotten so the next token looks again.
-        remote ??= this.discoverJwksUri(issuer, ruleTimeoutMs)
-          .then((uri) => this.remote(uri, ruleTimeoutMs))
-          .catch((err: unknown) => {
-            remote = undefined;
-            throw err;
+        if (remote === undefined || (failedAt !== undefined && performance.now() - failedAt >= refetchMs)) {
+          failedAt = undefined;
+          const attempt = this.discoverJwksUri(issuer, ruleTimeoutMs).then((uri) => this.remote(uri, ruleTimeoutMs));
+          remote = attempt;
+          // Any failure, including a jwks_uri jose cannot use, stands until the refetch time has passed.
+          attempt.catch(() => {
+            if (remote === attempt) failedAt = performance.now();
           });
+        }
         return (await remote)(header, token);
       };
       this.byIssuer.set(issuer, ks);
