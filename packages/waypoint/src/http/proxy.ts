@@ -46,7 +46,7 @@ function outcomeOf(r: TryResult, grpcStatus?: number): TryOutcome {
   if (r.kind === 'response') return { kind: 'response', status: r.res.statusCode ?? 0, ...(grpcStatus === undefined ? {} : { grpcStatus }) };
   if (r.kind === 'connect-failure') return { kind: 'connect-failure' };
   if (r.kind === 'timeout') return { kind: 'timeout' };
-  return r.kind === 'reset' && r.refused === true ? { kind: 'reset', refused: true } : { kind: 'reset' };
+  return { kind: 'reset', refused: r.kind === 'reset' && r.refused === true };
 }
 
 function grpcStatusOf(res: UpstreamResponse): number | undefined {
