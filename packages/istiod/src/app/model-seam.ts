@@ -3,6 +3,7 @@ import type { Logger } from '@mesh/core';
 import type { NodePodIndex } from '../ca';
 import type { ConfigStore } from '../config';
 import type { StatusCondition } from '../model';
+import type { MeshH2UpgradePolicy } from '../waypoint';
 import { MemoryResourceStore, type ResourceStore } from '../xds';
 
 /** Mesh-wide settings handed to the ambient index (structurally the model's MeshOptions). */
@@ -12,7 +13,7 @@ export interface MeshSettings {
   readonly rootNamespace: string;
   readonly trustDomain: string;
   readonly network: string;
-  readonly h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy;
 }
 
 /** What istiod needs from its model: the xDS resources to serve and, optionally, the CA's node/pod view. */

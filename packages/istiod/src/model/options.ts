@@ -1,3 +1,5 @@
+import type { MeshH2UpgradePolicy } from '../waypoint';
+
 /** Mesh-wide settings the conversions need (Istio: MeshConfig + istiod flags). */
 export interface MeshOptions {
   /** Istio's CLUSTER_ID; prefixes workload uids. */
@@ -11,7 +13,7 @@ export interface MeshOptions {
   /** Network of this cluster's addresses (empty = default network). */
   readonly network: string;
   /** MeshConfig h2UpgradePolicy, carried to waypoints; unset = DO_NOT_UPGRADE (Istio's default). */
-  readonly h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
+  readonly h2UpgradePolicy?: MeshH2UpgradePolicy;
 }
 
 export const DEFAULT_MESH_OPTIONS: MeshOptions = Object.freeze({

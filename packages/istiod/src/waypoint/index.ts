@@ -1,2 +1,2 @@
 export { compileWaypointConfig } from './compile';
-export type { BoundService, BoundServicePort, CompileWaypointInput, CompileWaypointResult, WaypointWarning, WaypointWarningCode } from './types';
+export type { BoundService, BoundServicePort, CompileWaypointInput, CompileWaypointResult, MeshH2UpgradePolicy, WaypointWarning, WaypointWarningCode } from './types';
