@@ -30,8 +30,6 @@ export class RootCertPublisher {
   private readonly log: Logger;
   private queue: KeyedQueue | undefined;
   private unsubscribe: (() => void) | undefined;
-  /** The current leading term; stop() ends it, so a reconcile already in flight writes nothing after. */
-  private term = { leading: false };
 
   constructor(private readonly o: RootCertPublisherOptions) {
     this.log = o.logger ?? createLogger({ component: 'istiod-root-cert' });
@@ -39,16 +37,13 @@ export class RootCertPublisher {
 
   start(): void {
     if (this.queue) return;
-    const term = { leading: true };
-    this.term = term;
-    const queue = new KeyedQueue({ handle: (ns) => this.reconcile(ns, term), logger: this.log, ...(this.o.minIntervalMs === undefined ? {} : { minIntervalMs: this.o.minIntervalMs }) });
+    const queue = new KeyedQueue({ handle: (ns, run) => this.reconcile(ns, run), logger: this.log, ...(this.o.minIntervalMs === undefined ? {} : { minIntervalMs: this.o.minIntervalMs }) });
     this.queue = queue;
     this.unsubscribe = this.o.store.subscribe((e) => this.onEvent(queue, e));
     this.rootChanged();
   }
 
   stop(): void {
-    this.term.leading = false;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.queue?.stop();
@@ -69,7 +64,7 @@ export class RootCertPublisher {
     else if (e.kind === 'ConfigMap' && e.name === ROOT_CERT_CONFIGMAP) queue.add(e.namespace);
   }
 
-  private async reconcile(namespace: string, term: { readonly leading: boolean }): Promise<void> {
+  private async reconcile(namespace: string, run: { readonly stopped: boolean }): Promise<void> {
     if ((this.o.ignoredNamespaces ?? ROOT_CERT_IGNORED_NAMESPACES).includes(namespace)) return;
     const ns = this.o.store.get('Namespace', '', namespace);
     if (ns === undefined || (ns as { status?: { phase?: string } }).status?.phase === 'Terminating') return;
@@ -77,7 +72,7 @@ export class RootCertPublisher {
     const { rest } = this.o;
     const got = await rest.call('GET', cmPath(namespace, ROOT_CERT_CONFIGMAP));
     // Leadership may have ended while the GET was out: a former leader must not write.
-    if (!term.leading) return;
+    if (run.stopped) return;
     if (got.status === 404) {
       const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ROOT_CERT_CONFIGMAP, namespace, labels: { 'istio.io/config': 'true' } }, data: { [ROOT_CERT_KEY]: root } };
       const created = await rest.call('POST', cmPath(namespace), body);

@@ -5,8 +5,11 @@ export const QUEUE_RETRY_INITIAL_MS = 200;
 export const QUEUE_RETRY_MAX_MS = 30_000;
 
 export interface KeyedQueueOptions {
-  /** Reconciles one key; a rejection retries the key with exponential backoff. */
-  handle: (key: string) => Promise<void>;
+  /**
+   * Reconciles one key; a rejection retries the key with exponential backoff. `run.stopped` turns true when
+   * the queue is stopped (leadership lost): a handler checks it after each await before writing anything.
+   */
+  handle: (key: string, run: { readonly stopped: boolean }) => Promise<void>;
   /** Least time between two handled keys (client-side rate limit on API writes). */
   minIntervalMs?: number;
   retryInitialMs?: number;
@@ -24,22 +27,27 @@ export class KeyedQueue {
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly log: Logger;
   private running = false;
-  private stopped = false;
+  private ended = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly o: KeyedQueueOptions) {
     this.log = o.logger ?? createLogger({ component: 'istiod-queue' });
   }
 
+  /** True once stop() was called. */
+  get stopped(): boolean {
+    return this.ended;
+  }
+
   add(key: string): void {
-    if (this.stopped) return;
+    if (this.ended) return;
     this.pending.add(key);
     if (!this.running) void this.drain();
   }
 
   /** Drops queued work and pending retries (leadership lost or shutdown); `add` after this is ignored. */
   stop(): void {
-    this.stopped = true;
+    this.ended = true;
     this.pending.clear();
     for (const t of this.retryTimers.values()) clearTimeout(t);
     this.retryTimers.clear();
@@ -54,11 +62,11 @@ export class KeyedQueue {
   private async drain(): Promise<void> {
     this.running = true;
     const interval = this.o.minIntervalMs ?? QUEUE_MIN_INTERVAL_MS;
-    while (!this.stopped && this.pending.size > 0) {
+    while (!this.ended && this.pending.size > 0) {
       const key = this.pending.values().next().value as string;
       this.pending.delete(key);
       try {
-        await this.o.handle(key);
+        await this.o.handle(key, this);
         this.attempts.delete(key);
       } catch (err) {
         this.retryLater(key, err);

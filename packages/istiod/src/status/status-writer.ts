@@ -49,7 +49,7 @@ export class StatusWriter {
 
   start(): void {
     if (this.queue) return;
-    this.queue = new KeyedQueue({ handle: (p) => this.write(p), minIntervalMs: this.o.minWriteIntervalMs ?? STATUS_MIN_WRITE_INTERVAL_MS, logger: this.log });
+    this.queue = new KeyedQueue({ handle: (p, run) => this.write(p, run), minIntervalMs: this.o.minWriteIntervalMs ?? STATUS_MIN_WRITE_INTERVAL_MS, logger: this.log });
     this.desired = new Map();
     this.unsubscribe = this.o.store.subscribe(() => this.trigger());
     this.resync = setInterval(() => this.recompute(true), this.o.resyncIntervalMs ?? STATUS_RESYNC_INTERVAL_MS);
@@ -97,9 +97,11 @@ export class StatusWriter {
     this.desired = next;
   }
 
-  private async write(path: string): Promise<void> {
+  private async write(path: string, run: { readonly stopped: boolean }): Promise<void> {
     const { rest } = this.o;
     const got = await rest.call('GET', path);
+    // Leadership may have ended while the GET was out: a former leader writes no status.
+    if (run.stopped) return;
     if (got.status === 404) {
       this.owned.delete(path);
       return;

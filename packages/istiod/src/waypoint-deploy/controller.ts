@@ -55,7 +55,7 @@ export class WaypointDeployer {
 
   start(): void {
     if (this.queue) return;
-    const queue = new KeyedQueue({ handle: (key) => this.reconcile(key), logger: this.log, ...(this.o.minIntervalMs === undefined ? {} : { minIntervalMs: this.o.minIntervalMs }) });
+    const queue = new KeyedQueue({ handle: (key, run) => this.reconcile(key, run), logger: this.log, ...(this.o.minIntervalMs === undefined ? {} : { minIntervalMs: this.o.minIntervalMs }) });
     this.queue = queue;
     this.unsubscribe = this.o.store.subscribe((e) => this.onEvent(queue, e));
     this.resync = setInterval(() => this.enqueueAll(), this.o.resyncIntervalMs ?? WAYPOINT_RESYNC_INTERVAL_MS);
@@ -90,7 +90,8 @@ export class WaypointDeployer {
     }
   }
 
-  private async reconcile(key: string): Promise<void> {
+  /** Writes stop as soon as `run` is stopped (leadership lost), also between the objects of one Gateway. */
+  private async reconcile(key: string, run: { readonly stopped: boolean }): Promise<void> {
     const i = key.indexOf('/');
     const gw = this.o.store.get(GATEWAY_KEY, key.slice(0, i), key.slice(i + 1));
     if (gw === undefined || gw.spec.gatewayClassName !== GATEWAY_CLASS.WAYPOINT || gw.metadata.deletionTimestamp !== undefined) return;
@@ -99,8 +100,11 @@ export class WaypointDeployer {
       return;
     }
     const objs = renderWaypoint(gw, this.o.render);
-    for (const m of [objs.serviceAccount, objs.deployment, objs.service]) await this.apply(m);
-    await this.writeAddress(gw);
+    for (const m of [objs.serviceAccount, objs.deployment, objs.service]) {
+      if (run.stopped) return;
+      await this.apply(m);
+    }
+    if (!run.stopped) await this.writeAddress(gw);
   }
 
   private async apply(m: KubeManifest): Promise<void> {
