@@ -3,7 +3,7 @@
 // proxies' CPU (utime+stime) and RSS from /proc around it. Every tool run has a deadline.
 import fs from 'node:fs';
 import path from 'node:path';
-import { cpuMicros, hasCommand, processTree, rssBytes, runChild, startChild, stopChild, waitFor } from './sys.mjs';
+import { cpuMicros, hasCommand, processTree, rssBytes, runChild, sh, startChild, stopChild, waitFor } from './sys.mjs';
 import { HTTP_BODY_BYTES, PORTS } from './peers.mjs';
 
 const TOOL_SLACK_MS = 15_000;
@@ -32,8 +32,13 @@ async function withCpu(peer, fn) {
   return { ...result, cpu: cpuDelta(before, cpuSnapshot(peer)) };
 }
 
+/** Runs a load tool that ends its output with one JSON line, and parses that line. */
+function runTool(cmd, args, ns, timeoutMs) {
+  return runChild(cmd, args.map(String), { ns, timeoutMs }).then((o) => JSON.parse(o.trim().split('\n').pop()));
+}
+
 function node(script, args, ns, timeoutMs) {
-  return runChild(process.execPath, [path.join(LOADS, script), ...args.map(String)], { ns, timeoutMs }).then((o) => JSON.parse(o.trim().split('\n').pop()));
+  return runTool(process.execPath, [path.join(LOADS, script), ...args], ns, timeoutMs);
 }
 
 export async function bulk(peer, { durationMs, conns }) {
@@ -92,11 +97,36 @@ export function requestRate(peer, { durationMs, connections, tmp }) {
   });
 }
 
+let rrgenBinary;
+/** load/rrgen.c compiled once per run into bench/dist (gitignored); null without gcc or when it fails to build. */
+function rrgen() {
+  if (rrgenBinary !== undefined) return rrgenBinary;
+  rrgenBinary = null;
+  if (!hasCommand('gcc')) return null;
+  const out = path.join(LOADS, '..', '..', 'dist', 'rrgen');
+  try {
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    // Built under a private name and renamed, so a concurrent run never executes a half-written binary.
+    sh('gcc', ['-O2', '-Wall', '-Wextra', '-o', `${out}.${process.pid}`, path.join(LOADS, 'rrgen.c')]);
+    fs.renameSync(`${out}.${process.pid}`, out);
+    rrgenBinary = out;
+  } catch {
+    fs.rmSync(`${out}.${process.pid}`, { force: true });
+  }
+  return rrgenBinary;
+}
+
+/** Open loop at `rate`: rrgen (C, sleeps on a timerfd until each scheduled send) if it builds, else rr.mjs (1 ms timers). */
 export function fixedRate(peer, { durationMs, connections, rate }) {
   const t = peer.target(PORTS.http);
+  const args = [t.host, t.port, durationMs, connections, rate, HTTP_BODY_BYTES];
+  const bin = rrgen();
   return withCpu(peer, async () => {
-    const r = await node('rr.mjs', [t.host, t.port, durationMs, connections, rate, HTTP_BODY_BYTES], peer.ns, durationMs + TOOL_SLACK_MS);
-    return { rps: r.rps, requests: r.requests, p50Us: r.p50Us, p90Us: r.p90Us, p99Us: r.p99Us };
+    const r = bin ? await runTool(bin, args, peer.ns, durationMs + TOOL_SLACK_MS) : await node('rr.mjs', args, peer.ns, durationMs + TOOL_SLACK_MS);
+    return {
+      rps: r.rps, requests: r.requests, p50Us: r.p50Us, p90Us: r.p90Us, p99Us: r.p99Us, errors: r.errors ?? 0,
+      tool: bin ? 'rrgen (C, timerfd)' : 'node rr.mjs',
+    };
   });
 }
 
