@@ -2,7 +2,14 @@
 import { percentile } from './cp.mjs';
 
 const fmt = (v, d = 2) => (v == null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(d));
-const FIELDS = ['non2xx', 'rps', 'cpuUsPerReq', 'standInCpuUsPerReq', 'p50Us', 'p99Us', 'fixedRps', 'fixedCpuUsPerReq', 'rssMB', 'addedP50Us', 'addedP99Us'];
+const FIELDS = ['non2xx', 'fixedErrors', 'rps', 'cpuUsPerReq', 'standInCpuUsPerReq', 'p50Us', 'p99Us', 'fixedRps', 'fixedCpuUsPerReq', 'rssMB', 'addedP50Us', 'addedP99Us'];
+
+/** The open-loop generator the fixed-rate rounds actually used (rrgen.c unless gcc was missing). */
+function fixedToolText(r) {
+  const tools = new Set(r.rounds.flatMap((round) => Object.values(round).map((v) => v.fixedTool)).filter(Boolean));
+  if (tools.size === 1 && tools.has('node rr.mjs')) return 'bench/src/load/rr.mjs (node, setTimeout scheduling: up to ~1 ms of timer lateness per request; gcc was missing for rrgen.c)';
+  return 'bench/src/load/rrgen.c (C, epoll + timerfd sleeping until each scheduled send)';
+}
 
 export function summarizeL7(r) {
   for (const round of r.rounds) {
@@ -44,7 +51,7 @@ export function renderL7({ result: r, summary: s, machine, command, date }) {
     }
     const v = s[name];
     const ratio = (o) => (v.rps && s[o]?.rps ? `${(v.rps / s[o].rps).toFixed(2)}x` : '—');
-    rows.push(`| ${name}${v.non2xx ? ` (non-2xx: ${fmt(v.non2xx)})` : ''} | ${cols.map((c) => fmt(v[c[0]])).join(' | ')} | ${ratio('direct')} | ${ratio('haproxy')} |`);
+    rows.push(`| ${name}${v.non2xx ? ` (non-2xx: ${fmt(v.non2xx)})` : ''}${v.fixedErrors ? ` (fixed-rate errors: ${fmt(v.fixedErrors)})` : ''} | ${cols.map((c) => fmt(v[c[0]])).join(' | ')} | ${ratio('direct')} | ${ratio('haproxy')} |`);
   }
   const goals = l7Goals(s, z).map((g) => `| ${g.goal} | ${fmt(g.value)} ${g.unit} | ${g.met == null ? 'no data' : g.met ? 'met' : 'not met'} |`);
   return [
@@ -55,7 +62,7 @@ export function renderL7({ result: r, summary: s, machine, command, date }) {
     `- Command: \`${command}\``,
     `- Rounds: ${z.rounds}, peers alternating within each round; figures are medians over rounds. Upstream: ${r.upstream} on loopback, shared by every peer.`,
     '- Shape: direct = load generator -> upstream. HAProxy = mode http, nbthread 1, http-reuse always. nginx = 1 worker, proxy_pass to an upstream block with keepalive 64. Waypoint = load generator -> "front" (a node process standing in for the source ztunnel: each accepted TCP connection becomes an HBONE CONNECT to the waypoint over pooled HTTP/2 + mTLS, authority = service VIP) -> the real WaypointApp (bundled, state injected: one service, one route, one L7 ALLOW AuthorizationPolicy on principal + method + path, request metrics on; its upstream is HBONE to the pod) -> "back" (stand-in for the destination ztunnel: HBONE server terminating into the upstream). The waypoint path therefore carries two extra mTLS hops and two extra processes the other peers do not have; "CPU us/req (proxy)" for the waypoint is the waypoint process alone, and the stand-ins\' CPU is listed below. waypoint-l4 = the same three processes with the service port declared TCP (the waypoint relays bytes between the two HBONE legs after an L4 ALLOW on the principal; no HTTP parsing): the floor of the waypoint path without its L7 pipeline.',
-    `- Load: ${z.connections} connections closed loop = wrk -t1 with a 1 KB POST body for ${z.rrMs / 1000} s; fixed rate = bench/src/load/rrgen.c (C, epoll + timerfd sleeping until each scheduled send; node rr.mjs if gcc is missing) open loop at ${z.rate} rps over ${z.fixedConns} connections for ${z.fixedMs / 1000} s (latency from the scheduled send time); "added" = peer minus direct in the same round. CPU = utime+stime from /proc; RSS after the round.`,
+    `- Load: ${z.connections} connections closed loop = wrk -t1 with a 1 KB POST body for ${z.rrMs / 1000} s; fixed rate = ${fixedToolText(r)} open loop at ${z.rate} rps over ${z.fixedConns} connections for ${z.fixedMs / 1000} s (latency from the scheduled send time); "added" = peer minus direct in the same round. CPU = utime+stime from /proc; RSS after the round.`,
     '',
     '### Goals (from the waypoint issue)',
     '',

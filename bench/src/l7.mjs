@@ -1,5 +1,5 @@
 // l7 target: waypoint path vs HAProxy (mode http) vs nginx (proxy_pass + upstream keepalive), one upstream,
-// same load tools as L4 (wrk closed loop at 50 connections; rr.mjs open loop at 1000 rps), peers alternating
+// same load tools as L4 (wrk closed loop at 50 connections; rrgen.c open loop at 1000 rps), peers alternating
 // within each round, medians over rounds. CPU = utime+stime of the proxy process (for the waypoint path: the
 // waypoint process alone; the two ztunnel stand-ins are reported separately).
 import fs from 'node:fs';
@@ -78,7 +78,7 @@ export async function runL7({ repoRoot, sizes, log }) {
         rps: rr.rps, requests: rr.requests, non2xx: rr.non2xx ?? 0, tool: rr.tool,
         cpuUsPerReq: p.cpuProcs.length && rr.requests ? cpuOf(rr.cpu, isProxy) / rr.requests : undefined,
         standInCpuUsPerReq: p.standIns && rr.requests ? cpuOf(rr.cpu, (l) => !isProxy(l)) / rr.requests : undefined,
-        p50Us: fixed.p50Us, p99Us: fixed.p99Us, fixedRps: fixed.rps,
+        p50Us: fixed.p50Us, p99Us: fixed.p99Us, fixedRps: fixed.rps, fixedTool: fixed.tool, fixedErrors: fixed.errors ?? 0,
         fixedCpuUsPerReq: p.cpuProcs.length && fixed.requests ? cpuOf(fixed.cpu, isProxy) / fixed.requests : undefined,
         rssMB: p.cpuProcs.length ? rssOf({ procs: p.cpuProcs }).reduce((a, x) => a + x.bytes, 0) / 2 ** 20 : undefined,
       };
