@@ -1,4 +1,4 @@
-import { tryParseDuration, waypoint, type ConnectionPoolSettings, type DestinationRule, type LoadBalancerSettings, type PortTrafficPolicy, type TrafficPolicy } from '@mesh/api';
+import { tryParseDuration, waypoint, type ClientTLSSettings, type ConnectionPoolSettings, type DestinationRule, type LoadBalancerSettings, type PortTrafficPolicy, type TrafficPolicy } from '@mesh/api';
 import { byAge, guarded, nsOf, type CompileContext } from './context';
 import { hostMatches, resolveHost } from './hosts';
 import type { TrafficPolicyInit } from './types';
@@ -109,6 +109,63 @@ function warnUnapplied(f: Fields, warn: (m: string) => void): void {
   if (unapplied.length > 0) warn(`${unapplied.join(', ')} ${unapplied.length === 1 ? 'is' : 'are'} not applied by the waypoint`);
 }
 
+const TLS_MODES: Readonly<Record<string, waypoint.UpstreamTls_Mode>> = {
+  DISABLE: waypoint.UpstreamTls_Mode.DISABLE,
+  SIMPLE: waypoint.UpstreamTls_Mode.SIMPLE,
+  MUTUAL: waypoint.UpstreamTls_Mode.MUTUAL,
+  ISTIO_MUTUAL: waypoint.UpstreamTls_Mode.ISTIO_MUTUAL,
+};
+
+/**
+ * trafficPolicy.tls for the waypoint's non-HBONE endpoints (HBONE endpoints keep the mesh mTLS). An unset
+ * mode is DISABLE, as Istio's enum default. Invalid settings were reported by warnTls and still compile
+ * as written, so the waypoint fails those connections rather than silently sending plaintext.
+ */
+function tlsInit(t: ClientTLSSettings | undefined): TrafficPolicyInit['tls'] {
+  if (t === undefined) return undefined;
+  return {
+    mode: TLS_MODES[t.mode ?? 'DISABLE'] ?? waypoint.UpstreamTls_Mode.SIMPLE,
+    sni: t.sni ?? '',
+    subjectAltNames: [...(t.subjectAltNames ?? [])],
+    caCertificates: t.caCertificates ?? '',
+    clientCertificate: t.clientCertificate ?? '',
+    privateKey: t.privateKey ?? '',
+    insecureSkipVerify: t.insecureSkipVerify === true,
+  };
+}
+
+type TlsWarn = (code: 'UNSUPPORTED_FIELD' | 'INVALID_VALUE', m: string) => void;
+
+/** What the waypoint cannot do with one tls block (`at` names it, e.g. subsets[v1].trafficPolicy.tls). */
+function warnTls(t: ClientTLSSettings, at: string, warn: TlsWarn): void {
+  const mode = t.mode ?? 'DISABLE';
+  if (TLS_MODES[mode] === undefined) {
+    warn('INVALID_VALUE', `${at}.mode ${String(mode)} is not a TLS mode (DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL); treated as SIMPLE`);
+    return;
+  }
+  if (mode === 'DISABLE' || mode === 'ISTIO_MUTUAL') return;
+  const hasCredential = t.credentialName !== undefined && t.credentialName !== '';
+  if (hasCredential) {
+    warn('UNSUPPORTED_FIELD', `${at}.credentialName is not applied by the waypoint (it loads no Secrets): mount the files in the waypoint pod and set caCertificates${mode === 'MUTUAL' ? ', clientCertificate and privateKey' : ''}; until then the system CAs verify the server${mode === 'MUTUAL' ? ' and no client certificate is sent' : ''}`);
+  }
+  if (mode === 'MUTUAL' && !hasCredential) {
+    const missing = [!t.clientCertificate && 'clientCertificate', !t.privateKey && 'privateKey'].filter((x): x is string => x !== false);
+    if (missing.length > 0) warn('INVALID_VALUE', `${at}: mode MUTUAL needs ${missing.join(' and ')}; connections to this destination fail until it is fixed`);
+  }
+}
+
+/** Every tls block of the rule, named by its path in the spec. */
+function tlsBlocks(dr: DestinationRule): { at: string; tls: ClientTLSSettings }[] {
+  const out: { at: string; tls: ClientTLSSettings }[] = [];
+  const walk = (tp: TrafficPolicy | undefined, at: string): void => {
+    if (tp?.tls !== undefined) out.push({ at: `${at}.tls`, tls: tp.tls });
+    for (const p of tp?.portLevelSettings ?? []) if (p.tls !== undefined) out.push({ at: `${at}.portLevelSettings[port ${p.port?.number ?? '?'}].tls`, tls: p.tls });
+  };
+  walk(dr.spec.trafficPolicy, 'trafficPolicy');
+  for (const s of dr.spec.subsets ?? []) walk(s.trafficPolicy, `subsets[${s.name}].trafficPolicy`);
+  return out;
+}
+
 function toInit(host: string, subset: string, port: number, f: Fields, source: TrafficPolicyInit['source'], warn: (m: string) => void): TrafficPolicyInit {
   const cp = f.connectionPool;
   const od = f.outlierDetection;
@@ -119,6 +176,7 @@ function toInit(host: string, subset: string, port: number, f: Fields, source: T
     port,
     source,
     loadBalancer: lb(f.loadBalancer, warn),
+    tls: tlsInit(f.tls),
     connectionPool:
       cp === undefined
         ? undefined
@@ -158,9 +216,7 @@ function portsOf(dr: DestinationRule): number[] {
 function compileOne(dr: DestinationRule, host: string, ctx: CompileContext, out: TrafficPolicyInit[]): void {
   const warn = (m: string) => ctx.warn(dr, 'UNSUPPORTED_FIELD', m);
   const top = dr.spec.trafficPolicy ?? {};
-  if (top.tls !== undefined || dr.spec.subsets?.some((s) => s.trafficPolicy?.tls !== undefined)) {
-    warn('trafficPolicy.tls is ignored: the waypoint always uses HBONE mTLS to destinations');
-  }
+  for (const b of tlsBlocks(dr)) warnTls(b.tls, b.at, (code, m) => ctx.warn(dr, code, m));
   if (top.tunnel !== undefined || top.proxyProtocol !== undefined) warn('trafficPolicy.tunnel/proxyProtocol are not applied by the waypoint');
   const ports = portsOf(dr);
   const subsets: { name: string; tp: TrafficPolicy | undefined; index: number | undefined }[] = [{ name: '', tp: undefined, index: undefined }];
@@ -170,7 +226,7 @@ function compileOne(dr: DestinationRule, host: string, ctx: CompileContext, out:
     for (const port of [0, ...ports]) {
       const f = effective(top, s.tp, port);
       // A port entry is kept even when empty: it shadows the port-0 entry the waypoint would fall back to.
-      if (port === 0 && f.loadBalancer === undefined && f.connectionPool === undefined && f.outlierDetection === undefined) continue;
+      if (port === 0 && f.loadBalancer === undefined && f.connectionPool === undefined && f.outlierDetection === undefined && f.tls === undefined) continue;
       out.push(toInit(host, s.name, port, f, source, port === 0 && s.name === '' ? warn : () => undefined));
     }
   }
