@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeFd, listenInNetns, openNetns, serverFromFd } from '@mesh/netns';
 import { createPods, deletePods, echoRoundTrip, FakeAgent, PREFIX, tmpSock, type Pod } from './fixtures';
-import { bundle, freePort, IstiodProcess, podManifest, until, ZTUNNEL_BUNDLE } from './processes';
+import { bundle, freePort, IstiodProcess, podManifest, until, ZTUNNEL_BUNDLE, ztunnelEnv } from './processes';
 
 const NODE = 'node-1';
 const NS = 'e2e';
@@ -65,17 +65,8 @@ beforeAll(async () => {
 async function startZtunnel(workers: number): Promise<void> {
   agent = new FakeAgent(tmpSock(`bundle-${workers}`));
   for (const k of ['admin', 'stats', 'readiness'] as const) ports[k] = await freePort();
-  const cp = istiod!;
-  const addr = `127.0.0.1:${cp.grpcPort}`;
   ztunnel = spawn(process.execPath, [ZTUNNEL_BUNDLE], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      XDS_ADDRESS: addr, CA_ADDRESS: addr, ROOT_CERT: cp.rootCertPath, TOKEN_FILE: path.join(tmp, 'token'),
-      NODE_NAME: NODE, POD_NAME: `ztunnel-${NODE}`, INPOD_UDS: agent.path, IPV6_ENABLED: 'false',
-      ADMIN_ADDR: '127.0.0.1', ADMIN_PORT: String(ports.admin), STATS_ADDR: '127.0.0.1', STATS_PORT: String(ports.stats),
-      READINESS_ADDR: '127.0.0.1', READINESS_PORT: String(ports.readiness), LOG_LEVEL: 'warn',
-      ZTUNNEL_WORKER_THREADS: String(workers),
-    },
+    env: ztunnelEnv(istiod!, { tokenFile: path.join(tmp, 'token'), node: NODE, zdsPath: agent.path, workers, ports }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   ztunnel.stderr?.on('data', (d: Buffer) => {

@@ -94,6 +94,21 @@ export class IstiodProcess {
   }
 }
 
+/** The env of a bundled ztunnel fed by `istiod` (xDS + CA), ZDS from `zdsPath`, ops endpoints on loopback. */
+export function ztunnelEnv(istiod: IstiodProcess, o: {
+  tokenFile: string; node: string; zdsPath: string; workers: number; ports: { admin: number; stats: number; readiness: number };
+}): NodeJS.ProcessEnv {
+  const addr = `127.0.0.1:${istiod.grpcPort}`;
+  return {
+    PATH: process.env.PATH ?? '',
+    XDS_ADDRESS: addr, CA_ADDRESS: addr, ROOT_CERT: istiod.rootCertPath, TOKEN_FILE: o.tokenFile,
+    NODE_NAME: o.node, POD_NAME: `ztunnel-${o.node}`, INPOD_UDS: o.zdsPath, IPV6_ENABLED: 'false',
+    ADMIN_ADDR: '127.0.0.1', ADMIN_PORT: String(o.ports.admin), STATS_ADDR: '127.0.0.1', STATS_PORT: String(o.ports.stats),
+    READINESS_ADDR: '127.0.0.1', READINESS_PORT: String(o.ports.readiness), LOG_LEVEL: 'warn',
+    ZTUNNEL_WORKER_THREADS: String(o.workers),
+  };
+}
+
 export function podManifest(p: { name: string; namespace: string; sa: string; ip: string; node: string; app: string }): string {
   return `apiVersion: v1
 kind: Pod
