@@ -1,6 +1,7 @@
 // gRPC end to end through the waypoint: a real @grpc/grpc-js client -> ztunnel-like TCP-to-HBONE front ->
 // waypoint (GRPC port: h2c upstream inside HBONE) -> pod HBONE server -> real grpc-js server. Covers unary,
-// a trailers-only error status, server streaming, client streaming, metadata and the metrics labels.
+// a trailers-only error status, server streaming, client streaming, bidi streaming, metadata and the metrics
+// labels and gRPC message counters.
 import net, { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,9 @@ const SERVICE = {
   sum: def('/test.Greeter/Sum', true, false),
   slow: def('/test.Greeter/Slow', false, false),
   endless: def('/test.Greeter/Endless', false, true),
+  echo: def('/test.Greeter/Echo', true, true),
+  /** Sum on a route with retries: the waypoint buffers the request body to replay it. */
+  sumRetried: def('/test.Greeter/SumRetried', true, false),
 };
 
 let grpcServer: grpc.Server;
@@ -34,10 +38,16 @@ let app: WaypointApp;
 let client: Client;
 let front: net.Server;
 type Call = (...a: unknown[]) => unknown;
-let stub: grpc.Client & { hello: Call; fail: Call; count: Call; sum: Call; slow: Call; endless: Call };
+let stub: grpc.Client & { hello: Call; fail: Call; count: Call; sum: Call; slow: Call; endless: Call; echo: Call; sumRetried: Call };
 const podAuthorities: string[] = [];
 let slowCancelled = false;
 let endlessCancelled = false;
+
+function sum(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
+  let total = 0;
+  call.on('data', (b: Buffer) => (total += Number(b.toString())));
+  call.on('end', () => cb(null, Buffer.from(String(total))));
+}
 
 function startGrpcServer(): Promise<number> {
   grpcServer = new grpc.Server();
@@ -71,11 +81,12 @@ function startGrpcServer(): Promise<number> {
         clearInterval(timer);
       });
     },
-    sum: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      let total = 0;
-      call.on('data', (b: Buffer) => (total += Number(b.toString())));
-      call.on('end', () => cb(null, Buffer.from(String(total))));
+    echo: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', (b: Buffer) => call.write(b));
+      call.on('end', () => call.end());
     },
+    sum,
+    sumRetried: sum,
   });
   return new Promise((resolve, reject) => {
     grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
@@ -114,6 +125,7 @@ beforeAll(async () => {
       hostname: HOST, name: 'greeter', namespace: 'default', vips: [VIP], ports: [{ port: PORT, targetPort: 9090, name: 'grpc', protocol: 'GRPC' }],
       routes: [
         { name: 'slow', timeoutMs: 150, matches: [{ path: { kind: { case: 'exact', value: '/test.Greeter/Slow' } } }], backends: [{ hostname: HOST, port: PORT, weight: 1 }] },
+        { name: 'retried', retries: { attempts: 2, retryOn: ['5xx'] }, matches: [{ path: { kind: { case: 'exact', value: '/test.Greeter/SumRetried' } } }], backends: [{ hostname: HOST, port: PORT, weight: 1 }] },
         { name: 'default', matches: [{ path: { kind: { case: 'prefix', value: '/' } } }], backends: [{ hostname: HOST, port: PORT, weight: 1 }] },
       ],
     }],
@@ -151,6 +163,54 @@ function unary(method: 'hello' | 'fail' | 'slow', body: string, md = new grpc.Me
     }) as grpc.ClientUnaryCall;
     call.on('metadata', (m: grpc.Metadata) => (headers = m));
   });
+}
+
+/** The waypoint's /metrics text. */
+async function scrape(): Promise<string> {
+  return (await fetch(`${app.opsServers!.stats.url}/metrics`)).text();
+}
+
+/** Sum of a counter over the greeter's series with these labels (`grpc_response_status="0",response_flags="-"`). */
+function counter(text: string, name: string, labels: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) || !line.includes(`destination_service="${HOST}"`) || !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+interface Counts {
+  requests: number;
+  requestMessages: number;
+  responseMessages: number;
+}
+
+function counts(text: string, labels: string): Counts {
+  return {
+    requests: counter(text, 'istio_requests_total', labels),
+    requestMessages: counter(text, 'istio_request_messages_total', labels),
+    responseMessages: counter(text, 'istio_response_messages_total', labels),
+  };
+}
+
+const ok = (grpcStatus: string): string => `grpc_response_status="${grpcStatus}",response_flags="-"`;
+
+/** What `call` added to the counters of the series with `labels` (waiting for the waypoint to record its requests). */
+async function delta(labels: string, calls: number, call: () => Promise<unknown>): Promise<Counts> {
+  const before = counts(await scrape(), labels);
+  await call();
+  const deadline = Date.now() + 2_000;
+  let after = counts(await scrape(), labels);
+  while (after.requests < before.requests + calls && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    after = counts(await scrape(), labels);
+  }
+  return {
+    requests: after.requests - before.requests,
+    requestMessages: after.requestMessages - before.requestMessages,
+    responseMessages: after.responseMessages - before.responseMessages,
+  };
 }
 
 describe('gRPC through the waypoint (h2c upstream on a GRPC port)', () => {
@@ -216,5 +276,53 @@ describe('gRPC through the waypoint (h2c upstream on a GRPC port)', () => {
     const text = await (await fetch(`${app.opsServers!.stats.url}/metrics`)).text();
     expect(text).toMatch(/istio_requests_total\{[^}]*destination_service="greeter\.default\.svc\.cluster\.local"[^}]*request_protocol="grpc",response_code="200",grpc_response_status="0",response_flags="-"/);
     expect(text).toMatch(/istio_requests_total\{[^}]*request_protocol="grpc",response_code="200",grpc_response_status="5",response_flags="-"/);
+  });
+
+  it('counts gRPC messages per direction with the request labels: unary, trailers-only, client, server and bidi streams', async () => {
+    expect(await delta(ok('0'), 1, () => unary('hello', 'world'))).toEqual({ requests: 1, requestMessages: 1, responseMessages: 1 });
+    // A trailers-only error: the request message was sent, none came back.
+    expect(await delta(ok('5'), 1, () => unary('fail', 'x'))).toEqual({ requests: 1, requestMessages: 1, responseMessages: 0 });
+    const clientStream = (method: 'sum' | 'sumRetried') => () => new Promise<void>((resolve, reject) => {
+      const call = stub[method]((err: grpc.ServiceError | null) => (err ? reject(err) : resolve())) as grpc.ClientWritableStream<Buffer>;
+      for (let i = 1; i <= 10; i++) call.write(Buffer.from(String(i)));
+      call.end();
+    });
+    expect(await delta(ok('0'), 1, clientStream('sum'))).toEqual({ requests: 1, requestMessages: 10, responseMessages: 1 });
+    // Counted as the buffered body is read, not again per try.
+    expect(await delta(ok('0'), 1, clientStream('sumRetried'))).toEqual({ requests: 1, requestMessages: 10, responseMessages: 1 });
+    const serverStream = await delta(ok('0'), 1, () => new Promise<void>((resolve) => {
+      const call = stub.count(Buffer.from('50')) as grpc.ClientReadableStream<Buffer>;
+      call.on('data', () => undefined);
+      call.on('status', () => resolve());
+    }));
+    expect(serverStream).toEqual({ requests: 1, requestMessages: 1, responseMessages: 50 });
+    // Bidi with one message larger than an HTTP/2 frame, so prefixes and payloads straddle DATA frames.
+    const sizes = [1, 0, 100_000, 7, 3];
+    const bidi = await delta(ok('0'), 1, () => new Promise<void>((resolve, reject) => {
+      const call = stub.echo() as grpc.ClientDuplexStream<Buffer, Buffer>;
+      let got = 0;
+      call.on('data', () => got++);
+      call.on('error', reject);
+      call.on('status', () => (got === sizes.length ? resolve() : reject(new Error(`echoed ${got}`))));
+      for (const n of sizes) call.write(Buffer.alloc(n, 1));
+      call.end();
+    }));
+    expect(bidi).toEqual({ requests: 1, requestMessages: sizes.length, responseMessages: sizes.length });
+  });
+
+  it('counts the messages of a server stream the client cancelled (no grpc status)', async () => {
+    let received = 0;
+    const cancelled = await delta('grpc_response_status="",', 1, () => new Promise<void>((resolve) => {
+      const call = stub.endless(Buffer.from('')) as grpc.ClientReadableStream<Buffer>;
+      call.on('error', () => resolve());
+      call.on('data', () => {
+        if (++received === 5) call.cancel();
+      });
+    }));
+    expect(cancelled.requests).toBe(1);
+    expect(cancelled.requestMessages).toBe(1);
+    // The waypoint may have relayed a few more ticks than the client read before its cancel arrived.
+    expect(cancelled.responseMessages).toBeGreaterThanOrEqual(received);
+    expect(cancelled.responseMessages).toBeLessThan(received + 200);
   });
 });

@@ -2,7 +2,7 @@
 // response finished or the client went away.
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Http1Request, Http1Response } from '../http1/index';
-import type { RequestRecord } from '../metrics/index';
+import type { GrpcMessageCounters, RequestRecord } from '../metrics/index';
 import type { TunnelContext } from './context';
 import type { CancelSignal } from './done-signal';
 
@@ -17,6 +17,8 @@ export interface Exchange {
   /** Aborted when the client goes away (or the response completed). */
   readonly signal: CancelSignal;
   record: Omit<RequestRecord, 'durationMs'>;
+  /** gRPC requests only: message counts per direction, fed the body chunks as they pass. */
+  readonly grpcMessages?: GrpcMessageCounters;
 }
 
 /** Envoy-style local reply: status, plain-text body, response flag for the metrics. */

@@ -17,7 +17,7 @@ export interface H2TryRequest {
   body: Buffer | Readable | undefined;
   timeoutMs: number;
   signal: CancelSignal;
-  onBodyBytes?: (n: number) => void;
+  onBodyChunk?: (chunk: Buffer) => void;
 }
 
 /** RFC 9113 8.2.2: connection-specific fields are malformed in HTTP/2 (node refuses to send them). */
@@ -86,15 +86,15 @@ export async function sendOnceH2(t: H2TryRequest): Promise<TryResult> {
     stream.on('error', (error) => finish({ kind: 'reset', error, refused: refused() }));
     stream.once('close', () => finish({ kind: 'reset', error: new Error(`upstream HTTP/2 stream closed before headers (code ${stream.rstCode ?? 0})`), refused: refused() }));
     stream.once('response', (headers, flags) => finish({ kind: 'response', res: fromStream(stream, headers, flags) }));
-    if (!endStream) writeBody(stream, t.body!, t.onBodyBytes);
+    if (!endStream) writeBody(stream, t.body!, t.onBodyChunk);
   });
 }
 
-function writeBody(stream: ClientHttp2Stream, body: Buffer | Readable, count?: (n: number) => void): void {
+function writeBody(stream: ClientHttp2Stream, body: Buffer | Readable, onChunk?: (chunk: Buffer) => void): void {
   if (Buffer.isBuffer(body)) {
     stream.end(body);
     return;
   }
-  if (count !== undefined) body.on('data', (c: Buffer) => count(c.length));
+  if (onChunk !== undefined) body.on('data', onChunk);
   body.pipe(stream);
 }

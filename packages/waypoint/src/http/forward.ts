@@ -35,8 +35,8 @@ export interface TryRequest {
   /** 0 = no per-try limit. */
   timeoutMs: number;
   signal: CancelSignal;
-  /** Counts request body bytes as they are sent. */
-  onBodyBytes?: (n: number) => void;
+  /** Sees each streamed request body chunk as it is sent (byte and gRPC message counts). */
+  onBodyChunk?: (chunk: Buffer) => void;
   /** DestinationRule maxRequestsPerConnection: close the connection after this many requests (0 = no limit). */
   maxRequestsPerConnection?: number;
 }
@@ -72,7 +72,7 @@ class Try {
     }
     this.conn = conn;
     try {
-      conn.send({ method: this.t.method, path: this.t.path, headers: this.t.headers, body: this.t.body, onBodyBytes: this.t.onBodyBytes }, this, this.t.maxRequestsPerConnection ?? 0);
+      conn.send({ method: this.t.method, path: this.t.path, headers: this.t.headers, body: this.t.body, onBodyChunk: this.t.onBodyChunk }, this, this.t.maxRequestsPerConnection ?? 0);
     } catch (err) {
       // An invalid header value (node:http threw ERR_INVALID_CHAR here): the request fails, not the connection.
       this.settle();

@@ -8,7 +8,7 @@ import type { JwtRule } from '../config/index';
 import { authenticateJwt, KeySets } from '../jwt/index';
 import { authorizeHttp, normalizePathBase, type CompiledPolicies } from '../policy/index';
 import { addCorsResponseHeaders, evaluateCors, redirectLocation, rewriteAuthority, rewriteTarget, selectRoute } from '../route/index';
-import type { RequestMetrics, RequestRecord } from '../metrics/index';
+import { grpcMessageCounters, isGrpcContentType, type RequestMetrics, type RequestRecord } from '../metrics/index';
 import { Http1Request } from '../http1/index';
 import type { TunnelContext } from './context';
 import { localReply, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange';
@@ -54,13 +54,15 @@ function authorityOf(req: DownstreamRequest, ctx: TunnelContext): string {
 
 function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: TunnelContext, deps: HandlerDeps): Exchange {
   const ctl = new DoneSignal();
+  const contentType = req.headers['content-type'];
   const ex: Exchange = {
     req, res, ctx, startMs: performance.now(), signal: ctl,
     record: {
       source: sourceFacts(ctx, deps.upstream), destination: {},
-      protocol: String(req.headers['content-type'] ?? '').startsWith('application/grpc') ? 'grpc' : 'http',
+      protocol: String(contentType ?? '').startsWith('application/grpc') ? 'grpc' : 'http',
       responseCode: 0, responseFlags: '-', requestBytes: 0, responseBytes: 0,
     },
+    grpcMessages: isGrpcContentType(contentType) ? grpcMessageCounters() : undefined,
   };
   const t = ctx.target;
   if (t.kind === 'service') {
@@ -77,6 +79,11 @@ function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: Tunne
     if (!res.writableFinished && ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
     const rec = ex.record as RequestRecord;
     rec.durationMs = performance.now() - ex.startMs;
+    const messages = ex.grpcMessages;
+    if (messages !== undefined) {
+      rec.requestMessages = messages.request.count;
+      rec.responseMessages = messages.response.count;
+    }
     deps.metrics.record(rec);
   };
   res.once('finish', done);
@@ -253,6 +260,7 @@ async function requestBody(ex: Exchange, replayable: boolean): Promise<Buffer | 
   const whole = req instanceof Http1Request ? req.takeBody() : undefined;
   if (whole !== undefined) {
     ex.record.requestBytes += whole.length;
+    ex.grpcMessages?.request.push(whole);
     if (replayable && whole.length > RETRY_BODY_LIMIT_BYTES) return 'too-large';
     return whole.length === 0 ? undefined : whole;
   }
@@ -261,6 +269,7 @@ async function requestBody(ex: Exchange, replayable: boolean): Promise<Buffer | 
   for await (const c of req) {
     const b = c as Buffer;
     ex.record.requestBytes += b.length;
+    ex.grpcMessages?.request.push(b);
     if (ex.record.requestBytes > RETRY_BODY_LIMIT_BYTES) return 'too-large';
     chunks.push(b);
   }

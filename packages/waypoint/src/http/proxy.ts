@@ -160,20 +160,27 @@ interface TryPlan {
 
 function sendTry(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan, t: TryPlan): Promise<TryResult> {
   const { ep, cluster } = t;
-  const onBodyBytes = (n: number): void => {
-    ex.record.requestBytes += n;
-  };
+  // Streamed request bodies only (a buffered body was counted as it was read).
+  const messages = ex.grpcMessages?.request;
+  const onBodyChunk = messages === undefined
+    ? (c: Buffer): void => {
+      ex.record.requestBytes += c.length;
+    }
+    : (c: Buffer): void => {
+      ex.record.requestBytes += c.length;
+      messages.push(c);
+    };
   if (t.h2) {
     const maxStreams = cluster?.maxRequestsPerConnection ?? 0;
     return sendOnceH2({
       session: () => deps.agents.h2.acquire(ep, maxStreams), method: plan.method, path: plan.path, headers: t.headers,
-      body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyBytes,
+      body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyChunk,
     });
   }
   return sendOnce({
     maxRequestsPerConnection: cluster?.maxRequestsPerConnection ?? 0,
     pool: deps.agents.poolFor(ep), method: plan.method, path: plan.path,
-    headers: t.headers, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyBytes,
+    headers: t.headers, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyChunk,
   });
 }
 
@@ -214,8 +221,10 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   res.writeHead(up.statusCode, headers);
   const body = up.body;
   const whole = takeWholeBody(body);
+  const messages = ex.grpcMessages?.response;
   if (whole !== undefined) {
     ex.record.responseBytes += whole.length;
+    messages?.push(whole);
     forwardTrailers(ex, res, up);
     res.end(whole);
     return;
@@ -223,6 +232,7 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   body.on('data', (chunk: Buffer) => {
     ex.record.responseBytes += chunk.length;
   });
+  if (messages !== undefined) body.on('data', (chunk: Buffer) => messages.push(chunk));
   body.on('end', () => forwardTrailers(ex, res, up));
   body.on('error', () => res.destroy());
   // Client gone mid-response: reset the upstream request too (Envoy resets the upstream stream), or a

@@ -19,8 +19,8 @@ export interface ClientRequestSpec {
   readonly headers: OutgoingHeaders;
   /** A Buffer is sent with a Content-Length; a stream with its own Content-Length or chunked. */
   readonly body: Buffer | Readable | undefined;
-  /** Counts streamed body bytes (a Buffer body was counted when it was read). */
-  readonly onBodyBytes?: ((n: number) => void) | undefined;
+  /** Sees each streamed body chunk as it is sent (a Buffer body was counted when it was read). */
+  readonly onBodyChunk?: ((chunk: Buffer) => void) | undefined;
 }
 
 export interface ClientResponse {
@@ -189,10 +189,10 @@ export class ClientConnection {
     }
     const chunked = !hasLength && !NO_CHUNKED_BY_DEFAULT.has(method);
     this.tunnel.write(serializeHead(`${method} ${req.path} HTTP/1.1\r\n`, headers, chunked ? 'transfer-encoding: chunked\r\n' : undefined));
-    this.pipeBody(body, chunked, req.onBodyBytes);
+    this.pipeBody(body, chunked, req.onBodyChunk);
   }
 
-  private pipeBody(body: Readable, chunked: boolean, count: ((n: number) => void) | undefined): void {
+  private pipeBody(body: Readable, chunked: boolean, onChunk: ((chunk: Buffer) => void) | undefined): void {
     const tunnel = this.tunnel;
     const onDrain = (): void => {
       body.resume();
@@ -204,7 +204,7 @@ export class ClientConnection {
       tunnel.removeListener('drain', onDrain);
     };
     const onData = (c: Buffer): void => {
-      count?.(c.length);
+      onChunk?.(c);
       if (c.length === 0 || this.dead) return;
       const ok = tunnel.write(chunked ? encodeChunk(c) : c);
       if (!ok) body.pause();

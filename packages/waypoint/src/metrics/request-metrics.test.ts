@@ -40,4 +40,22 @@ describe('RequestMetrics', () => {
     expect(text.match(/^istio_requests_total\{/gm)).toHaveLength(1);
     expect(text).toMatch(/istio_requests_total\{[^}]*source_cluster="unknown"[^}]*\} 2/);
   });
+
+  it('adds gRPC message counts to the request\'s series, and exports none for requests without them', async () => {
+    const registry = createMetricsRegistry();
+    const m = new RequestMetrics(registry);
+    m.record(rec({ protocol: 'grpc', grpcStatus: 0, requestMessages: 1, responseMessages: 1 }));
+    m.record(rec({ protocol: 'grpc', grpcStatus: 0, requestMessages: 10, responseMessages: 0 }));
+    m.record(rec({ protocol: 'grpc', grpcStatus: 5, requestMessages: 1, responseMessages: 0 }));
+    m.record(rec());
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE istio_request_messages_total counter');
+    expect(text).toContain('# TYPE istio_response_messages_total counter');
+    expect(text).toMatch(/istio_request_messages_total\{reporter="waypoint",[^}]*request_protocol="grpc",response_code="200",grpc_response_status="0",response_flags="-",connection_security_policy="mutual_tls"\} 11/);
+    expect(text).toMatch(/istio_response_messages_total\{[^}]*grpc_response_status="0"[^}]*\} 1$/m);
+    expect(text).toMatch(/istio_request_messages_total\{[^}]*grpc_response_status="5"[^}]*\} 1$/m);
+    expect(text).toMatch(/istio_response_messages_total\{[^}]*grpc_response_status="5"[^}]*\} 0$/m);
+    expect(text.match(/^istio_request_messages_total\{/gm)).toHaveLength(2);
+    expect(text).not.toMatch(/istio_re(quest|sponse)_messages_total\{[^}]*request_protocol="http"/);
+  });
 });

@@ -1,5 +1,7 @@
 // Istio's standard request metrics as the waypoint reports them (Envoy + Istio stats filter):
-// istio_requests_total, istio_request_duration_milliseconds, istio_request_bytes, istio_response_bytes with
+// istio_requests_total, istio_request_duration_milliseconds, istio_request_bytes, istio_response_bytes and, for
+// gRPC requests only, istio_request_messages_total / istio_response_messages_total (gRPC messages sent by the
+// client / the server, streaming included, added when the stream ends), all with the same labels:
 // reporter="waypoint" and connection_security_policy="mutual_tls"; missing values are "unknown".
 import type { Registry } from '@mesh/core';
 import { LabelledCounter, LabelledHistogram } from './labelled';
@@ -44,6 +46,10 @@ export interface RequestRecord {
   durationMs: number;
   requestBytes: number;
   responseBytes: number;
+  /** gRPC messages the client sent (set for gRPC content types only; then the message counters are recorded). */
+  requestMessages?: number;
+  /** gRPC messages the server sent. */
+  responseMessages?: number;
 }
 
 const u = (v: string | undefined): string => (v === undefined || v === '' ? UNKNOWN : v);
@@ -108,12 +114,16 @@ export class RequestMetrics {
   readonly duration: LabelledHistogram;
   readonly requestBytes: LabelledHistogram;
   readonly responseBytes: LabelledHistogram;
+  readonly requestMessages: LabelledCounter;
+  readonly responseMessages: LabelledCounter;
 
   constructor(registry: Registry) {
     this.requests = new LabelledCounter('istio_requests_total', 'Requests handled by the waypoint', registry);
     this.duration = new LabelledHistogram('istio_request_duration_milliseconds', 'Request duration', DURATION_BUCKETS_MS, registry);
     this.requestBytes = new LabelledHistogram('istio_request_bytes', 'Request body sizes', SIZE_BUCKETS_BYTES, registry);
     this.responseBytes = new LabelledHistogram('istio_response_bytes', 'Response body sizes', SIZE_BUCKETS_BYTES, registry);
+    this.requestMessages = new LabelledCounter('istio_request_messages_total', 'gRPC messages sent by clients', registry);
+    this.responseMessages = new LabelledCounter('istio_response_messages_total', 'gRPC messages sent by servers', registry);
   }
 
   record(r: RequestRecord): void {
@@ -122,6 +132,10 @@ export class RequestMetrics {
     this.duration.observe(key, labels, r.durationMs);
     this.requestBytes.observe(key, labels, r.requestBytes);
     this.responseBytes.observe(key, labels, r.responseBytes);
+    if (r.requestMessages !== undefined) {
+      this.requestMessages.inc(key, labels, r.requestMessages);
+      this.responseMessages.inc(key, labels, r.responseMessages ?? 0);
+    }
   }
 
   private seriesOf(r: RequestRecord): Series {
