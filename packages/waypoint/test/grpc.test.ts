@@ -324,5 +324,8 @@ describe('gRPC through the waypoint (h2c upstream on a GRPC port)', () => {
     // The waypoint may have relayed a few more ticks than the client read before its cancel arrived.
     expect(cancelled.responseMessages).toBeGreaterThanOrEqual(received);
     expect(cancelled.responseMessages).toBeLessThan(received + 200);
+    // The client went away before the response ended: Envoy's DC (downstream connection termination).
+    const text = await (await fetch(`${app.opsServers!.stats.url}/metrics`)).text();
+    expect(text).toMatch(/istio_requests_total\{[^}]*grpc_response_status="",response_flags="DC"/);
   });
 });

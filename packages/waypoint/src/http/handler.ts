@@ -1,6 +1,7 @@
 // The per-request pipeline (Envoy's HTTP filter chain in a waypoint): path normalisation, L7 authorization
 // (403 "RBAC: access denied"), route selection (404 when routes exist and none matches), direct response /
 // redirect, fault injection, header ops and rewrites, then forwarding with retries and timeouts.
+import type { Http2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import type { Logger } from '@mesh/core';
@@ -88,6 +89,11 @@ function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: Tunne
   };
   res.once('finish', done);
   res.once('close', done);
+  // Node's HTTP/2 compat response reports 'finish' and writableFinished whenever its stream closes, also
+  // after the client reset it; the stream's 'aborted' (a reset before our END_STREAM) is the DC signal there.
+  (res as { stream?: Http2Stream }).stream?.once('aborted', () => {
+    if (ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
+  });
   return ex;
 }
 
