@@ -111,7 +111,7 @@ export function ipBytes(ip: string): Uint8Array {
 
 export function podWorkload(name: string, ip: string, services: Record<string, number>): workload.Workload {
   return create(WorkloadSchema, {
-    uid: `uid-${name}`, name, namespace: 'default', serviceAccount: name, addresses: [ipBytes(ip)],
+    uid: `uid-${name}`, name, namespace: 'default', serviceAccount: name, addresses: [ipBytes(ip)], tunnelProtocol: workload.TunnelProtocol.HBONE,
     workloadName: name, canonicalName: name, canonicalRevision: 'v1',
     services: Object.fromEntries(Object.entries(services).map(([k, target]) => [k, { ports: [{ servicePort: 80, targetPort: target }] }])),
   });

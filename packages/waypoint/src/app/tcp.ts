@@ -1,5 +1,6 @@
 // Opaque TCP through the waypoint (Istio's TCP filter chain on main_internal): L4 authorization, then the
-// bytes go to one endpoint of the service (or the addressed pod) over a new HBONE tunnel.
+// bytes go to one endpoint of the service (or the addressed pod) over a new HBONE tunnel, or for an endpoint
+// outside the mesh over a direct TCP connection (TLS originated when the DestinationRule says so).
 import type { Duplex } from 'node:stream';
 import { bridge } from '@mesh/hbone';
 import type { Logger } from '@mesh/core';
@@ -59,7 +60,7 @@ export function proxyTcp(deps: TcpDeps, tunnel: Duplex, ctx: TunnelContext): voi
     return;
   }
   const { ep, cluster } = picked;
-  deps.agents.openTunnel(ep).then(
+  deps.agents.openTunnel(ep, cluster).then(
     (up) => {
       cluster?.report(ep, 'success');
       bridge(tunnel, up);

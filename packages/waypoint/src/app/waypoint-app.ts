@@ -63,7 +63,7 @@ export class WaypointApp {
     this.xds = opts.xds;
     const secureContext = (): Promise<SecureContext> => this.secureContext();
     this.agents = new HboneAgents({
-      sourceIdentity: formatSpiffeId(opts.identity), secureContext,
+      sourceIdentity: formatSpiffeId(opts.identity), secureContext, logger: this.logger.child({ component: 'upstream' }),
       ...(opts.upstreamHbonePort === undefined ? {} : { hbonePort: opts.upstreamHbonePort }),
     });
     this.clusters = new UpstreamClusters((host, subset, port) => this.state?.trafficPolicy(host, subset, port));

@@ -5,7 +5,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import type { Logger } from '@mesh/core';
-import type { Endpoint, HboneAgents, UpstreamClusters, UpstreamState } from '../upstream/index';
+import type { Endpoint, HboneAgents, UpstreamCluster, UpstreamClusters, UpstreamState } from '../upstream/index';
 import { sendOnce } from './forward';
 import type { HeaderMap } from './header-ops';
 
@@ -85,31 +85,33 @@ export class Mirrors {
         this.dropped++;
         continue;
       }
-      const ep = this.endpointFor(m.destination!, req.port);
-      if (ep === undefined) continue;
+      const target = this.endpointFor(m.destination!, req.port);
+      if (target === undefined) continue;
       this.inFlight++;
-      this.send(ep, req).finally(() => {
+      this.send(target.ep, target.cluster, req).finally(() => {
         this.inFlight--;
       }).catch(() => undefined);
     }
   }
 
-  private endpointFor(d: waypoint.Destination, port: number): Endpoint | undefined {
+  private endpointFor(d: waypoint.Destination, port: number): { ep: Endpoint; cluster: UpstreamCluster | undefined } | undefined {
     const p = d.port || port;
     const labels = d.subset === '' ? undefined : d.subsetLabels;
     const cluster = this.deps.clusters?.get(d.hostname, d.subset, p);
-    if (cluster === undefined) return this.deps.upstream.pickEndpoint(d.hostname, p, labels);
-    return cluster.pick(this.deps.upstream.endpoints(d.hostname, p, labels), { rand: this.deps.rand ?? Math.random });
+    const ep = cluster === undefined
+      ? this.deps.upstream.pickEndpoint(d.hostname, p, labels)
+      : cluster.pick(this.deps.upstream.endpoints(d.hostname, p, labels), { rand: this.deps.rand ?? Math.random });
+    return ep === undefined ? undefined : { ep, cluster };
   }
 
-  private async send(ep: Endpoint, req: MirrorRequest): Promise<void> {
+  private async send(ep: Endpoint, cluster: UpstreamCluster | undefined, req: MirrorRequest): Promise<void> {
     const body = await req.body;
     const headers: HeaderMap = { ...req.headers, host: shadowAuthority(String(req.headers.host ?? '')) };
     if (body !== undefined) headers['content-length'] = String(body.length);
     delete headers['transfer-encoding'];
     const ctl = new AbortController();
     const r = await sendOnce({
-      pool: this.deps.agents.poolFor(ep), method: req.method, path: req.path,
+      pool: this.deps.agents.poolFor(ep, cluster), method: req.method, path: req.path,
       headers, body, timeoutMs: MIRROR_TIMEOUT_MS, signal: ctl.signal,
     });
     if (r.kind === 'response') {

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { waypoint } from '@mesh/api';
 import { takeWholeBody, type Http1Response } from '../http1/index';
 import { pickWeighted } from '../route/index';
-import { affinityFor, outcomeOfStatus, type Affinity, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
+import { affinityFor, outcomeOfStatus, UpstreamTlsError, type Affinity, type Endpoint, type HboneAgents, type UpstreamCluster, type UpstreamClusters, type UpstreamState } from '../upstream/index';
 import { localReply, type Exchange } from './exchange';
 import { sendOnce, type TryResult, type UpstreamResponse } from './forward';
 import { sendOnceH2 } from './forward-h2';
@@ -173,13 +173,13 @@ function sendTry(deps: ProxyDeps, ex: Exchange, plan: ForwardPlan, t: TryPlan): 
   if (t.h2) {
     const maxStreams = cluster?.maxRequestsPerConnection ?? 0;
     return sendOnceH2({
-      session: () => deps.agents.h2.acquire(ep, maxStreams), method: plan.method, path: plan.path, headers: t.headers,
+      session: () => deps.agents.h2.acquire(ep, maxStreams, cluster), method: plan.method, path: plan.path, headers: t.headers,
       body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyChunk,
     });
   }
   return sendOnce({
     maxRequestsPerConnection: cluster?.maxRequestsPerConnection ?? 0,
-    pool: deps.agents.poolFor(ep), method: plan.method, path: plan.path,
+    pool: deps.agents.poolFor(ep, cluster), method: plan.method, path: plan.path,
     headers: t.headers, body: plan.body, timeoutMs: t.perTryMs, signal: ex.signal, onBodyChunk,
   });
 }
@@ -203,7 +203,9 @@ function setDestination(ex: Exchange, ep: Endpoint): void {
 function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: waypoint.WeightedBackend | undefined, setCookie?: string): void {
   if (r.kind === 'timeout') return localReply(ex, 504, 'upstream request timeout', 'UT');
   if (r.kind === 'connect-failure') {
-    return localReply(ex, 503, 'upstream connect error or disconnect/reset before headers. reset reason: connection failure', 'UF');
+    // As Envoy: a failed TLS origination names the transport failure after the reset reason.
+    const tlsReason = r.error instanceof UpstreamTlsError ? `, transport failure reason: ${r.error.transportFailureReason}` : '';
+    return localReply(ex, 503, `upstream connect error or disconnect/reset before headers. reset reason: connection failure${tlsReason}`, 'UF');
   }
   if (r.kind !== 'response') {
     return localReply(ex, 503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination', 'UC');

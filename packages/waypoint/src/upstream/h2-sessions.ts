@@ -3,6 +3,7 @@
 // request a stream on it (gRPC streaming, trailers and grpc-status pass through unchanged).
 import http2, { type ClientHttp2Session } from 'node:http2';
 import type { Duplex } from 'node:stream';
+import { originatesTls, type UpstreamTransport } from './direct';
 import { hostPort } from './ip';
 import type { Endpoint } from './mesh-state';
 
@@ -25,21 +26,25 @@ async function isDead(p: Promise<ClientHttp2Session>): Promise<boolean> {
 export class H2Sessions {
   private readonly sessions = new Map<string, SessionEntry>();
 
-  constructor(private readonly openTunnel: (ep: Endpoint) => Promise<Duplex>) {}
+  constructor(
+    private readonly openTunnel: (ep: Endpoint, transport?: UpstreamTransport) => Promise<Duplex>,
+    private readonly keyOf: (ep: Endpoint, transport?: UpstreamTransport) => string = (ep) => `${hostPort(ep.ip, ep.port)}|${ep.workload.identity}`,
+  ) {}
 
   /**
    * The live session to `ep`, opened on first use. `maxStreams` > 0 retires a session (graceful close: its
-   * open streams finish) once that many streams were taken from it, for maxRequestsPerConnection.
+   * open streams finish) once that many streams were taken from it, for maxRequestsPerConnection. `transport`
+   * (the cluster) decides plaintext or TLS for a non-HBONE endpoint.
    */
-  async acquire(ep: Endpoint, maxStreams = 0): Promise<ClientHttp2Session> {
-    const key = `${hostPort(ep.ip, ep.port)}|${ep.workload.identity}`;
+  async acquire(ep: Endpoint, maxStreams = 0, transport?: UpstreamTransport): Promise<ClientHttp2Session> {
+    const key = this.keyOf(ep, transport);
     let entry = this.sessions.get(key);
     if (entry !== undefined && (await isDead(entry.session))) {
       this.forget(key, entry);
       entry = undefined;
     }
     if (entry === undefined) {
-      const created: SessionEntry = { session: this.open(key, ep), streams: 0 };
+      const created: SessionEntry = { session: this.open(key, ep, transport), streams: 0 };
       this.sessions.set(key, created);
       created.session.catch(() => this.forget(key, created));
       entry = created;
@@ -64,9 +69,11 @@ export class H2Sessions {
     if (this.sessions.get(key) === entry) this.sessions.delete(key);
   }
 
-  private async open(key: string, ep: Endpoint): Promise<ClientHttp2Session> {
-    const tunnel = await this.openTunnel(ep);
-    const session = http2.connect(`http://${hostPort(ep.ip, ep.port)}`, {
+  private async open(key: string, ep: Endpoint, transport: UpstreamTransport | undefined): Promise<ClientHttp2Session> {
+    const tunnel = await this.openTunnel(ep, transport);
+    // :scheme follows the upstream transport: https once the waypoint originates TLS.
+    const scheme = ep.workload.tunnel === 'none' && originatesTls(transport) ? 'https' : 'http';
+    const session = http2.connect(`${scheme}://${hostPort(ep.ip, ep.port)}`, {
       createConnection: () => tunnel,
       settings: { initialWindowSize: UPSTREAM_H2_STREAM_WINDOW_BYTES, enablePush: false },
     });

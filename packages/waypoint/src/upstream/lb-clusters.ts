@@ -3,13 +3,14 @@
 // A cluster is rebuilt when its TrafficPolicy changes (a config push), as Envoy replaces the cluster.
 import type { waypoint } from '@mesh/api';
 import { EndpointPicker, endpointKey, lbPolicyOf, type PickInput } from './lb';
+import type { UpstreamTransport } from './direct';
 import type { Endpoint } from './mesh-state';
 import { OutlierDetector, type UpstreamOutcome } from './outlier';
 import { ConnectionPoolLimiter } from './pool';
 
 export type TrafficPolicyLookup = (host: string, subset: string, port: number) => waypoint.TrafficPolicy | undefined;
 
-export class UpstreamCluster {
+export class UpstreamCluster implements UpstreamTransport {
   readonly picker: EndpointPicker;
   readonly outlier: OutlierDetector | undefined;
   readonly limiter: ConnectionPoolLimiter;
@@ -19,10 +20,24 @@ export class UpstreamCluster {
   private lastEndpoints: readonly Endpoint[] | undefined;
   private retriesInFlight = 0;
 
-  constructor(readonly name: string, readonly policy: waypoint.TrafficPolicy | undefined, now: () => number) {
+  constructor(readonly name: string, readonly host: string, readonly policy: waypoint.TrafficPolicy | undefined, now: () => number) {
     this.picker = new EndpointPicker(lbPolicyOf(policy?.loadBalancer));
     this.outlier = policy?.outlierDetection === undefined ? undefined : new OutlierDetector(policy.outlierDetection, now);
     this.limiter = new ConnectionPoolLimiter(policy?.connectionPool);
+  }
+
+  /** DestinationRule trafficPolicy.tls (for the cluster's non-HBONE endpoints). */
+  get tls(): waypoint.UpstreamTls | undefined {
+    return this.policy?.tls;
+  }
+
+  get source(): string | undefined {
+    const s = this.policy?.source;
+    return s === undefined ? undefined : `${s.kind} ${s.namespace}/${s.name}`;
+  }
+
+  get connectTimeoutMs(): number {
+    return this.policy?.connectionPool?.connectTimeoutMs ?? 0;
   }
 
   get maxRequestsPerConnection(): number {
@@ -104,7 +119,7 @@ export class UpstreamClusters {
     const policy = this.lookup(host, subset, port);
     let c = this.clusters.get(name);
     if (c === undefined || c.policy !== policy) {
-      c = new UpstreamCluster(name, policy, this.now);
+      c = new UpstreamCluster(name, host, policy, this.now);
       this.clusters.set(name, c);
     }
     return c;

@@ -1,7 +1,7 @@
 // The little of the ambient xDS state a waypoint needs (Istio's waypoint gets the same facts as EDS): service
 // VIP -> service, service -> endpoints (pod IP + target port) and each workload's identity. Fed with the
 // istio.workload.Address resources istiod already serves to ztunnel.
-import type { Address, Workload, workload as wl } from '@mesh/api';
+import { workload as wl, type Address, type Workload } from '@mesh/api';
 import { bytesToIp, canonicalIp, hostPort } from './ip';
 import { appProtocolName } from './protocol';
 
@@ -17,6 +17,14 @@ export interface UpstreamWorkload {
   readonly canonicalRevision: string;
   readonly clusterId: string;
   readonly healthy: boolean;
+  /**
+   * How the waypoint reaches it: 'hbone' (tunnel_protocol HBONE: captured by ztunnel) through an HBONE tunnel
+   * to <ip>:15008; 'none' (a pod outside ambient, a WorkloadEntry, a ServiceEntry endpoint) directly over TCP,
+   * plaintext or with TLS per the DestinationRule.
+   */
+  readonly tunnel: 'hbone' | 'none';
+  /** DNS name of a hostname workload (WorkloadEntry with a DNS address); '' for IP workloads. */
+  readonly hostname: string;
   /** Service key "<ns>/<hostname>" -> its port mappings for this workload. */
   readonly services: ReadonlyMap<string, readonly PortMapping[]>;
 }
@@ -43,6 +51,7 @@ export interface ServicePortInfo extends PortMapping {
 
 export interface Endpoint {
   readonly workload: UpstreamWorkload;
+  /** The workload's IP, or its DNS name for a hostname workload (resolved when connecting). */
   readonly ip: string;
   readonly port: number;
 }
@@ -67,6 +76,8 @@ function workloadFrom(w: Workload): UpstreamWorkload {
     canonicalRevision: w.canonicalRevision,
     clusterId: w.clusterId,
     healthy: w.status === 0,
+    tunnel: w.tunnelProtocol === wl.TunnelProtocol.HBONE ? 'hbone' : 'none',
+    hostname: w.hostname,
     services,
   };
 }
@@ -173,11 +184,13 @@ export class UpstreamState {
     const out: Endpoint[] = [];
     for (const w of this.workloads.values()) {
       const mappings = w.services.get(svc.key);
-      if (mappings === undefined || !w.healthy || w.ips.length === 0 || !matchesSubset(w, subsetLabels)) continue;
+      // A hostname workload is reachable only directly (DNS at connect time); HBONE needs a pod IP.
+      const address = w.ips[0] ?? (w.tunnel === 'none' && w.hostname !== '' ? w.hostname : undefined);
+      if (mappings === undefined || !w.healthy || address === undefined || !matchesSubset(w, subsetLabels)) continue;
       const m = mappings.find((p) => p.servicePort === servicePort);
       // Endpoint-specific target port first (named ports), then the service's, then the port itself.
       const port = m?.targetPort || svcPort?.targetPort || servicePort;
-      out.push({ workload: w, ip: w.ips[0]!, port });
+      out.push({ workload: w, ip: address, port });
     }
     return out;
   }
