@@ -72,6 +72,8 @@ async function waypoint(): Promise<void> {
   }));
   app.upstream.upsertWorkload(create(WorkloadSchema, {
     uid: 'uid-echo', name: 'echo', namespace: 'default', serviceAccount: 'echo', addresses: [ip(POD_IP)], workloadName: 'echo',
+    // In the mesh (captured by ztunnel): the waypoint reaches it over HBONE, through the "back" stand-in.
+    tunnelProtocol: workload.TunnelProtocol.HBONE,
     canonicalName: 'echo', canonicalRevision: 'v1', services: { [`default/${HOST}`]: { ports: [{ servicePort: 80, targetPort: 8080 }] } },
   }));
   app.setConfig(create(wp.WaypointConfigSchema, {
