@@ -3,12 +3,14 @@
 import fs from 'node:fs';
 import { makeCerts } from './certs.mjs';
 import { bulk, connRate, fixedRate, idleConnections, requestRate } from './measure.mjs';
-import { directPeer, haproxyPeer, PEER_TOOLS, startUpstreams, stunnelPeer, ztunnelPeer } from './peers.mjs';
+import { directPeer, haproxyPeer, nodeRelayPeer, PEER_TOOLS, startUpstreams, stunnelPeer, ztunnelPeer } from './peers.mjs';
 import { hasCommand } from './sys.mjs';
 import { createPlainPair, createPodPair } from './topology.mjs';
 import { bundleZtunnelNode } from './ztunnel-peer.mjs';
 
 export const L4_PEERS = ['direct', 'stunnel', 'haproxy', 'ztunnel'];
+// Measured only when named in --peers: trivial Node relay pairs, the floor of any Node proxy on this machine.
+export const L4_REFERENCE_PEERS = ['node-plain', 'node-tls'];
 
 export const L4_SIZES = {
   full: { rounds: 3, durationMs: 5000, fixedDurationMs: 10_000, rate: 1000, rateConns: 4, rrConns: 50, connConcurrency: 50, idleCount: 1000 },
@@ -34,6 +36,7 @@ async function startPeer(name, ctx) {
     await startUpstreams(pods.server, ctx.certs.dir, ctx.repoRoot);
     return { ...(await ztunnelPeer(pods, ctx.certs, bundle)), serverNs: pods.server.ns };
   }
+  if (L4_REFERENCE_PEERS.includes(name)) return { ...(await nodeRelayPeer(name, ctx.plain, ctx.certs, ctx.repoRoot)), serverNs: ctx.plain.server.ns };
   if (!hasCommand(PEER_TOOLS[name])) throw new Error(`${PEER_TOOLS[name]} is not installed (apt-get install ${name === 'stunnel' ? 'stunnel4' : 'haproxy'})`);
   const peer = name === 'stunnel' ? await stunnelPeer(ctx.plain, ctx.certs) : await haproxyPeer(ctx.plain, ctx.certs);
   return { ...peer, serverNs: ctx.plain.server.ns };
@@ -47,7 +50,8 @@ export async function runL4({ repoRoot, sizes, only, log }) {
   const ctx = { repoRoot, certs, plain };
   const peers = {};
   const started = [];
-  for (const name of L4_PEERS.filter((n) => !only || only.includes(n))) {
+  const names = only ? [...L4_PEERS, ...L4_REFERENCE_PEERS].filter((n) => only.includes(n)) : L4_PEERS;
+  for (const name of names) {
     try {
       started.push(await startPeer(name, ctx));
       peers[name] = { available: true, rounds: {} };

@@ -53,7 +53,7 @@ function parseArgs(argv) {
     else if (a === '--rounds') opts.rounds = Number(argv[++i]);
     else if (a === '--peers') opts.peers = argv[++i].split(',');
     else if (a === '--only') opts.only = argv[++i];
-    else throw new Error(`unknown argument ${a}; usage: bench.mjs [l4|l7|control-plane|cni ...] [--smoke] [--rounds N] [--peers direct,stunnel,haproxy,ztunnel] [--only ca] [--no-write]`);
+    else throw new Error(`unknown argument ${a}; usage: bench.mjs [l4|l7|control-plane|cni ...] [--smoke] [--rounds N] [--peers direct,stunnel,haproxy,ztunnel(,node-plain,node-tls)] [--only ca] [--no-write]`);
   }
   if (opts.targets.length === 0) opts.targets = opts.smoke ? ['l4'] : [...TARGETS];
   if (opts.smoke || opts.only !== undefined) opts.write = false; // a partial run never rewrites a doc section

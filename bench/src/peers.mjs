@@ -11,7 +11,10 @@ import { startZtunnelPair } from './ztunnel-peer.mjs';
 export const PORTS = { http: 8080, iperf: 5201, echo: 9000, sink: 9001 };
 // Each pair gets its own listener ports, so a peer that failed to start can never be measured through
 // another peer's still-running listeners.
-const PORT_BASE = { stunnel: { client: 11000, server: 12000 }, haproxy: { client: 13000, server: 14000 } };
+const PORT_BASE = {
+  stunnel: { client: 11000, server: 12000 }, haproxy: { client: 13000, server: 14000 },
+  'node-plain': { client: 15000, server: 16000 }, 'node-tls': { client: 17000, server: 18000 },
+};
 const READY_MS = 10_000;
 // ztunnel's TLS 1.3 suites and groups (packages/hbone/src/tls/context.ts), so the handshakes cost the same.
 const TLS13_SUITES = 'TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256';
@@ -125,6 +128,26 @@ export async function haproxyPeer(pair, certs) {
 export async function ztunnelPeer(pods, certs, bundle) {
   const { procs } = await startZtunnelPair({ bundle, pods, certs, tmpDir: certs.dir });
   return { name: 'ztunnel', ns: pods.client.ns, procs, target: (port) => ({ host: pods.server.ip, port }) };
+}
+
+/**
+ * Reference pairs for Node's own floor (only when asked for with --peers): two node processes relaying with
+ * net/tls + pipe() and nothing else, plaintext (node-plain) or TLS 1.3 mTLS per connection (node-tls) between them.
+ */
+export async function nodeRelayPeer(name, pair, certs, repoRoot) {
+  const target = usePorts(name);
+  const script = path.join(repoRoot, 'bench', 'src', 'load', 'relay.mjs');
+  const tlsPair = name === 'node-tls';
+  const procs = [];
+  for (const client of [false, true]) {
+    const maps = services().map(({ port, i }) => (client
+      ? `127.0.0.1:${clientPort(i)}=${pair.server.ip}:${serverPort(i)}`
+      : `${pair.server.ip}:${serverPort(i)}=127.0.0.1:${port}`));
+    const mode = !tlsPair ? 'plain' : client ? 'tls-client' : 'tls-server';
+    procs.push(startChild(`${name}-${client ? 'a' : 'b'}`, process.execPath, [script, mode, certs.dir, ...maps], { ns: client ? pair.client.ns : pair.server.ns }));
+  }
+  await readyAll(pair.client.ns, '127.0.0.1', services().map((s) => clientPort(s.i)), name, procs);
+  return { name, ns: pair.client.ns, procs, target };
 }
 
 export const PEER_TOOLS = { stunnel: 'stunnel4', haproxy: 'haproxy' };
