@@ -111,5 +111,8 @@ describe(`bundled ztunnel process with ZTUNNEL_WORKER_THREADS=${WORKERS}`, () =>
     const message = (fatal!.err as { message: string }).message;
     expect(message).toContain(`data-path worker ${VICTIM} died`);
     expect(message).toContain(`Error: ${FAULT}`);
+    // One line of reason in the message; the worker's stack once, in its own field.
+    expect(message).not.toContain('\n');
+    expect(fatal!.workerStack).toEqual(expect.stringContaining(FAULT));
   });
 });

@@ -61,7 +61,8 @@ export class WorkerPool {
       const worker = new Worker(script, { workerData: { ...opts.settings, id, snapshot } satisfies WorkerSettings });
       const rpc = new RpcPort(worker, `data-path worker ${id}`);
       rpc.handle(MainOp.fetchCertificate, (r: { identity: Identity; timeoutMs: number }) => opts.certs.get(r.identity, { timeoutMs: r.timeoutMs }));
-      worker.on('error', (err) => this.fail(id, err.stack ?? err.message));
+      // The reason stays one line (it is in the error's message and details); the worker's stack is logged once.
+      worker.on('error', (err) => this.fail(id, `${err.name}: ${err.message}`, err.stack));
       worker.on('exit', (code) => this.fail(id, `thread exited with code ${code}`));
       this.members.push({ id, worker, rpc });
     }
@@ -156,12 +157,12 @@ export class WorkerPool {
     for (const t of all) this.opts.metrics.addTallies(t);
   }
 
-  private fail(id: number, reason: string): void {
+  private fail(id: number, reason: string, workerStack?: string): void {
     if (this.stopping || this.failed) return;
     const err = new WorkerExitedError({ worker: id, reason });
     this.failed = err;
     for (const m of this.members) m.rpc.fail(err);
-    this.opts.logger.fatal({ err, worker: id }, 'data-path worker died');
+    this.opts.logger.fatal({ err, worker: id, workerStack }, 'data-path worker died');
     this.opts.onFatal(err);
   }
 }
