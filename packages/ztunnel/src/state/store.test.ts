@@ -87,6 +87,29 @@ describe('MeshState addresses', () => {
     s.applyAddresses([], ['never-seen']); // unknown names are ignored
   });
 
+  it('accepts a hostname-only workload (a DNS ServiceEntry endpoint): indexed by hostname and as an endpoint, never by IP', () => {
+    const s = new MeshState();
+    const se = makeService({ name: 'api', namespace: 'egress', hostname: 'api.example.com', vips: ['240.240.0.1'], ports: [[443, 443]] });
+    const ep = makeWorkload({
+      uid: 'Kubernetes/networking.istio.io/ServiceEntry/egress/api/api.example.com',
+      name: 'api',
+      namespace: 'egress',
+      hostname: 'api.example.com',
+      hbone: false,
+      services: { 'egress/api.example.com': [[443, 443]] },
+    });
+    s.applyAddresses([wlUpdate(ep)], []); // throws STATE_REJECTED_RESOURCES on a NACK
+    expect(s.workloadByUid(ep.uid)).toBe(ep);
+    expect(s.workloadIps(ep)).toEqual([]);
+    expect(s.findHostname('egress', 'api.example.com')).toEqual({ kind: 'workload', workload: ep });
+    s.applyAddresses([svcUpdate(se)], []);
+    expect(s.findAddress('', '240.240.0.1')).toEqual({ kind: 'service', service: se });
+    expect([...s.endpointsOf('egress/api.example.com').keys()]).toEqual([ep.uid]);
+    s.applyAddresses([], [ep.uid]);
+    expect(s.workloadByUid(ep.uid)).toBeUndefined();
+    expect(s.endpointsOf('egress/api.example.com').size).toBe(0);
+  });
+
   it('rejects a workload with a bad address length but applies the rest of the batch', () => {
     const s = new MeshState();
     const bad = makeWorkload({ name: 'bad' });

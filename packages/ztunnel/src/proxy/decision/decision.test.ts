@@ -173,6 +173,16 @@ describe('decideOutbound', () => {
   it('loopback on an ordinary port is plain passthrough', () => {
     expect(decideOutbound(req('127.0.0.1', 8080), state()).kind).toBe('passthrough');
   });
+
+  it('a DNS ServiceEntry endpoint (hostname, no address): through its waypoint, else a clean NoValidDestination', () => {
+    const s = state();
+    const ep = makeWorkload({ uid: 'Kubernetes/networking.istio.io/ServiceEntry/default/api/api.example.com', name: 'api', hostname: 'api.example.com', hbone: false, services: { 'default/api.example.com': [[443, 443]] } });
+    const bound = makeService({ name: 'api', hostname: 'api.example.com', vips: ['240.240.0.1'], ports: [[443, 443]], waypoint: hostnameWaypoint('default', WP_HOST) });
+    s.applyAddresses([wlUpdate(ep), svcUpdate(bound)], []);
+    expect(decideOutbound(req('240.240.0.1', 443), s, { picker: rr() })).toMatchObject({ kind: 'hbone', route: 'service-waypoint', nextHop: { ip: '10.0.3.1', port: 15008 } });
+    s.applyAddresses([svcUpdate(makeService({ name: 'api', hostname: 'api.example.com', vips: ['240.240.0.1'], ports: [[443, 443]] }))], []);
+    expect(codeOf(() => decideOutbound(req('240.240.0.1', 443), s, { picker: rr() }))).toBe('PROXY_NO_VALID_DESTINATION');
+  });
 });
 
 describe('inbound helpers', () => {
