@@ -30,9 +30,11 @@ import { IndexOutputs } from './outputs';
 import { CONVERTED_PEER_AUTHENTICATION_PREFIX, convertPeerAuthentication, effectivePeerAuthenticationKeys, oldestNamespacePolicy, peerAuthenticationsFor, staticStrictPolicy, STATIC_STRICT_POLICY_NAME } from './peer-authentication';
 import { selectForHostname, serviceFromKube, servicesFromServiceEntry, type ServiceInfo } from './services';
 import { resolveWaypoint, wantedWaypoint, waypointFromGateway, waypointKey, type Waypoint } from './waypoints';
-import { workloadEntryLabels, workloadFromPod, workloadFromWorkloadEntry } from './workloads';
+import { serviceEntryEndpoints, serviceEntryUid, workloadEntryLabels, workloadFromPod, workloadFromServiceEntryEndpoint, workloadFromWorkloadEntry } from './workloads';
 
-type Ref = string; // `Pod|ns/name`, `WorkloadEntry|ns/name`, `Service|ns/name`, `ServiceEntry|ns/name`
+// `Pod|ns/name`, `WorkloadEntry|ns/name`, `Service|ns/name`, `ServiceEntry|ns/name`, and
+// `ServiceEntryEndpoint|ns/name|address` (an inline endpoint's own waypoint binding).
+type Ref = string;
 const ALL = '*';
 
 /** What the index reads; namespaces and classes first so the initial batch resolves bindings in one pass. */
@@ -79,6 +81,12 @@ export class AmbientIndex implements ResourceStore {
   private readonly wanted = new Map<Ref, string>();
   private readonly refsByHost = new MultiMap<Ref>();
   private readonly hostOutputs = new Map<string, Set<string>>();
+  /** WDS service key (`ns/hostname`) -> the Service/ServiceEntry ref that won it. */
+  private readonly keyWinner = new Map<string, Ref>();
+  /** ServiceEntry `ns/name` -> uids of the workloads made from its endpoints, and their binding refs. */
+  private readonly seWorkloadUids = new Map<string, Set<string>>();
+  private readonly seEndpointRefs = new Map<string, Set<Ref>>();
+  private readonly warningsByResource = new Map<string, string[]>();
 
   private readonly waypoints = new Map<string, Waypoint>();
   private readonly serviceInfos = new Map<Ref, ServiceInfo[]>();
@@ -96,6 +104,7 @@ export class AmbientIndex implements ResourceStore {
     gateways: new Set<string>(),
     authz: new Set<string>(),
     paNamespaces: new Set<string>(),
+    seWorkloads: new Set<string>(),
   };
   private batchDepth = 0;
 
@@ -144,6 +153,11 @@ export class AmbientIndex implements ResourceStore {
    */
   publishWaypointConfigs(configs: ReadonlyMap<string, WaypointConfig>): { changed: string[]; removed: string[] } {
     return this.out.replaceWaypointConfigs(configs);
+  }
+
+  /** Problems with otherwise accepted input, by `Kind ns/name`, each naming the field (ServiceEntry endpoints). */
+  warnings(): ReadonlyMap<string, readonly string[]> {
+    return this.warningsByResource;
   }
 
   /** Status conditions to write back (waypoint bindings, policy conversion warnings). */
@@ -282,6 +296,7 @@ export class AmbientIndex implements ResourceStore {
     if (d.paNamespaces.size > 0) this.recomputePeerAuthentications(drain(d.paNamespaces));
     for (const k of drain(d.pods)) this.recomputePod(k);
     for (const k of drain(d.wes)) this.recomputeWorkloadEntry(k);
+    for (const k of drain(d.seWorkloads)) this.recomputeServiceEntryWorkloads(k);
     return this.out.flush();
   }
 
@@ -299,6 +314,7 @@ export class AmbientIndex implements ResourceStore {
     const [kind, key] = splitRef(ref);
     if (kind === 'Pod') this.dirty.pods.add(key);
     else if (kind === 'WorkloadEntry') this.dirty.wes.add(key);
+    else if (kind === 'ServiceEntryEndpoint') this.dirty.seWorkloads.add(key.slice(0, key.indexOf('|')));
     else this.dirty.svcRefs.add(ref);
   }
 
@@ -355,6 +371,7 @@ export class AmbientIndex implements ResourceStore {
       this.dirty.hosts.add(si.service.hostname);
     }
     this.markSelected(splitRef(ref)[1].split('/')[0]!, [...prev, ...infos]);
+    if (kind === 'ServiceEntry') this.dirty.seWorkloads.add(key);
   }
 
   /** Pods/WorkloadEntries in `namespace` selected by any of `infos` (old or new) need their services map redone. */
@@ -379,10 +396,23 @@ export class AmbientIndex implements ResourceStore {
     for (const si of winners) {
       next.add(si.key);
       this.out.setAddress(si.key, create(workload.AddressSchema, { type: { case: 'service', value: si.service } }));
+      this.setKeyWinner(si.key, `${si.source.kind}|${si.source.namespace}/${si.source.name}`);
     }
-    for (const k of prev) if (!next.has(k)) this.out.setAddress(k, undefined);
+    for (const k of prev) {
+      if (next.has(k)) continue;
+      this.out.setAddress(k, undefined);
+      this.setKeyWinner(k, undefined);
+    }
     if (next.size === 0) this.hostOutputs.delete(hostname);
     else this.hostOutputs.set(hostname, next);
+  }
+
+  /** A ServiceEntry's endpoints serve only the hosts it won, so a changed winner redoes both sides' workloads. */
+  private setKeyWinner(key: string, ref: Ref | undefined): void {
+    const prev = this.keyWinner.get(key);
+    if (prev === ref) return;
+    setOrDelete(this.keyWinner, key, ref);
+    for (const r of [prev, ref]) if (r?.startsWith('ServiceEntry|')) this.dirty.seWorkloads.add(splitRef(r)[1]);
   }
 
   private recomputeAuthz(key: string): void {
@@ -396,11 +426,16 @@ export class AmbientIndex implements ResourceStore {
     const ns = key.slice(0, key.indexOf('/'));
     const selectors = [prev?.selector, next?.selector].filter((s) => s !== undefined);
     if (selectors.length === 0) return;
-    const namespaces = ns === this.opts.rootNamespace ? [...this.podsByNs.keys(), ...this.wesByNs.keys()] : [ns];
+    const namespaces = ns === this.opts.rootNamespace ? [...this.podsByNs.keys(), ...this.wesByNs.keys(), ...this.svcRefsByNs.keys()] : [ns];
     for (const n of new Set(namespaces)) {
       for (const k of this.podsByNs.get(n)) if (selectors.some((s) => isSubset(s!, this.pods.get(k)?.metadata.labels))) this.dirty.pods.add(k);
       for (const k of this.wesByNs.get(n)) this.dirty.wes.add(k);
+      this.markServiceEntryWorkloads(n);
     }
+  }
+
+  private markServiceEntryWorkloads(namespace: string): void {
+    for (const r of this.svcRefsByNs.get(namespace)) if (r.startsWith('ServiceEntry|')) this.dirty.seWorkloads.add(splitRef(r)[1]);
   }
 
   private recomputePeerAuthentications(namespaces: string[]): void {
@@ -428,6 +463,7 @@ export class AmbientIndex implements ResourceStore {
     for (const ns of podNamespaces) for (const k of this.podsByNs.get(ns)) this.dirty.pods.add(k);
     const weNamespaces = all ? [...this.wesByNs.keys()] : namespaces;
     for (const ns of weNamespaces) for (const k of this.wesByNs.get(ns)) this.dirty.wes.add(k);
+    for (const ns of all ? [...this.svcRefsByNs.keys()] : namespaces) this.markServiceEntryWorkloads(ns);
   }
 
   private pasIn(ns: string): PeerAuthentication[] {
@@ -462,17 +498,18 @@ export class AmbientIndex implements ResourceStore {
     return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  private workloadWaypoint(ref: Ref, resource: string, meta: Pod['metadata']): Waypoint | undefined {
+  /** `report` false: resolve without a status condition (ServiceEntry endpoints: Istio drops the error). */
+  private workloadWaypoint(ref: Ref, resource: string, meta: Pod['metadata'], report = true): Waypoint | undefined {
     this.trackWanted(ref, meta);
     const ns = meta.namespace ?? '';
     // fetchWaypointForInstance: a waypoint's own pods never get a waypoint.
     const gwName = meta.labels?.[LABELS.GATEWAY_NAME];
     if (gwName !== undefined && this.waypoints.has(waypointKey(ns, gwName))) {
-      this.setConditions(resource, 'WaypointBound', []);
+      if (report) this.setConditions(resource, 'WaypointBound', []);
       return undefined;
     }
     const binding = resolveWaypoint(resource, meta, this.namespaces.get(ns), (k) => this.waypoints.get(k), 'workload');
-    this.setConditions(resource, 'WaypointBound', binding.condition ? [binding.condition] : []);
+    if (report) this.setConditions(resource, 'WaypointBound', binding.condition ? [binding.condition] : []);
     return binding.waypoint;
   }
 
@@ -518,6 +555,44 @@ export class AmbientIndex implements ResourceStore {
       ...(waypoint ? { waypoint } : {}),
     });
     this.out.setAddress(uid, create(workload.AddressSchema, { type: { case: 'workload', value: w } }));
+  }
+
+  /**
+   * serviceEntryWorkloadBuilder: the workloads of a ServiceEntry's endpoints (inline, or implicit per host for
+   * DNS resolution). An inline endpoint binds a workload waypoint by its own labels (or its namespace's);
+   * implicit ones never do. The ServiceEntry's own use-waypoint label stays on its Services.
+   */
+  private recomputeServiceEntryWorkloads(key: string): void {
+    const se = this.serviceEntries.get(key);
+    const ref = `ServiceEntry|${key}`;
+    const resource = `ServiceEntry ${key}`;
+    const [namespace = ''] = key.split('/');
+    const won = (this.serviceInfos.get(ref) ?? []).filter((si) => this.keyWinner.get(si.key) === ref);
+    const { endpoints, warnings } = se ? serviceEntryEndpoints(se, won) : { endpoints: [], warnings: [] };
+    const uids = new Set<string>();
+    const refs = new Set<Ref>();
+    const policies = se ? this.policiesFor(namespace, se.metadata.labels) : [];
+    endpoints.forEach((ep, i) => {
+      if (uids.has(serviceEntryUid(this.opts, namespace, se!.metadata.name, ep.spec.address ?? ''))) {
+        warnings.push(`spec.endpoints[${i}].address: ${JSON.stringify(ep.spec.address ?? '')} repeats an earlier endpoint; only the first becomes a workload`);
+        return;
+      }
+      let waypoint: Waypoint | undefined;
+      if (!ep.implicit) {
+        const epRef = `ServiceEntryEndpoint|${key}|${ep.spec.address ?? ''}`;
+        refs.add(epRef);
+        const meta = { name: se!.metadata.name, namespace, ...(ep.spec.labels ? { labels: ep.spec.labels } : {}) };
+        waypoint = this.workloadWaypoint(epRef, resource, meta, false);
+      }
+      const w = workloadFromServiceEntryEndpoint(se!, ep, { services: ep.services, policies, opts: this.opts, ...(waypoint ? { waypoint } : {}) });
+      uids.add(w.uid);
+      this.out.setAddress(w.uid, create(workload.AddressSchema, { type: { case: 'workload', value: w } }));
+    });
+    for (const uid of this.seWorkloadUids.get(key) ?? []) if (!uids.has(uid)) this.out.setAddress(uid, undefined);
+    for (const r of this.seEndpointRefs.get(key) ?? []) if (!refs.has(r)) this.trackWanted(r, undefined);
+    setOrDelete(this.seWorkloadUids, key, uids.size > 0 ? uids : undefined);
+    setOrDelete(this.seEndpointRefs, key, refs.size > 0 ? refs : undefined);
+    setOrDelete(this.warningsByResource, resource, warnings.length > 0 ? warnings : undefined);
   }
 }
 

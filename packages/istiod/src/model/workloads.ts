@@ -8,7 +8,9 @@ import {
   type MessageInitShape,
   type Node,
   type Pod,
+  type ServiceEntry,
   type WorkloadEntry,
+  type WorkloadEntrySpec,
 } from '@mesh/api';
 import { parseIp } from './ip';
 import { canonicalService, workloadNameFromPod } from './labels';
@@ -35,6 +37,11 @@ export function podUid(opts: MeshOptions, namespace: string, name: string): stri
 
 export function workloadEntryUid(opts: MeshOptions, namespace: string, name: string): string {
   return `${opts.clusterId}/networking.istio.io/WorkloadEntry/${namespace}/${name}`;
+}
+
+/** generateServiceEntryUID: one workload per ServiceEntry endpoint, keyed by the endpoint's address. */
+export function serviceEntryUid(opts: MeshOptions, namespace: string, name: string, address: string): string {
+  return `${opts.clusterId}/networking.istio.io/ServiceEntry/${namespace}/${name}/${address}`;
 }
 
 /** kubeutil.CheckPodTerminal. */
@@ -152,36 +159,131 @@ export function workloadEntryLabels(we: WorkloadEntry): Record<string, string> {
 export function workloadFromWorkloadEntry(we: WorkloadEntry, ctx: WorkloadContext): workload.Workload {
   const namespace = we.metadata.namespace ?? '';
   const labels = workloadEntryLabels(we);
-  const ip = we.spec.address ? parseIp(we.spec.address) : undefined;
-  const workloadName = we.metadata.annotations?.['istio.io/autoRegistrationGroup'] ?? labels['service.istio.io/workload-name'] ?? we.metadata.name;
-  const canonical = canonicalService(labels, workloadName);
-  const [region = '', zone = '', subzone = ''] = (we.spec.locality ?? '').split('/');
+  return entryWorkload(
+    {
+      uid: workloadEntryUid(ctx.opts, namespace, we.metadata.name),
+      name: we.metadata.name,
+      namespace,
+      spec: we.spec,
+      services: ctx.services,
+      workloadName: we.metadata.annotations?.['istio.io/autoRegistrationGroup'] ?? labels['service.istio.io/workload-name'] ?? we.metadata.name,
+      labels,
+      annotations: we.metadata.annotations,
+    },
+    ctx,
+  );
+}
+
+interface EntryWorkloadInit {
+  readonly uid: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** Address (IP, else hostname), network, service account, ports, locality, weight. */
+  readonly spec: WorkloadEntrySpec;
+  readonly services: readonly ServiceInfo[];
+  readonly workloadName: string;
+  /** Labels and annotations for the canonical names and the tunnel protocol. */
+  readonly labels: Record<string, string> | undefined;
+  readonly annotations: Record<string, string> | undefined;
+}
+
+/** The Workload shape WorkloadEntries and ServiceEntry endpoints share (workloads.go, both builders). */
+function entryWorkload(e: EntryWorkloadInit, ctx: WorkloadContext): workload.Workload {
+  const address = e.spec.address ?? '';
+  const ip = parseIp(address);
+  const canonical = canonicalService(e.labels, e.workloadName);
+  const locality = entryLocality(e.spec.locality);
   return create(workload.WorkloadSchema, {
-    uid: workloadEntryUid(ctx.opts, namespace, we.metadata.name),
-    name: we.metadata.name,
-    namespace,
-    ...(ip ? { addresses: [ip] } : { hostname: we.spec.address ?? '' }),
-    network: we.spec.network ?? ctx.opts.network,
+    uid: e.uid,
+    name: e.name,
+    namespace: e.namespace,
+    ...(ip ? { addresses: [ip] } : { hostname: address }),
+    network: e.spec.network || ctx.opts.network,
     clusterId: ctx.opts.clusterId,
-    serviceAccount: we.spec.serviceAccount ?? '',
-    services: workloadEntryServices(we, ctx.services),
+    serviceAccount: e.spec.serviceAccount ?? '',
+    services: workloadEntryServices(e.spec.ports, e.services),
     authorizationPolicies: [...ctx.policies],
     status: workload.WorkloadStatus.HEALTHY,
     trustDomain: wireTrustDomain(ctx.opts),
-    workloadName,
+    workloadName: e.workloadName,
     workloadType: workload.WorkloadType.POD,
     canonicalName: canonical.name,
     canonicalRevision: canonical.revision,
     ...(ctx.waypoint ? { waypoint: ctx.waypoint.address } : {}),
-    ...(region || zone || subzone ? { locality: { region, zone, subzone } } : {}),
-    ...(we.spec.weight !== undefined && we.spec.weight > 0 ? { capacity: we.spec.weight } : {}),
-    ...tunnel(labels, we.metadata.annotations),
+    ...(locality ? { locality } : {}),
+    ...(e.spec.weight !== undefined && e.spec.weight > 0 ? { capacity: e.spec.weight } : {}),
+    ...tunnel(e.labels, e.annotations),
   });
 }
 
-/** constructServicesFromWorkloadEntry: WorkloadEntry `ports` map names to numbers. */
-function workloadEntryServices(we: WorkloadEntry, services: readonly ServiceInfo[]): Record<string, PortListInit> {
-  const wePorts = we.spec.ports ?? {};
+/** getWorkloadEntryLocality: `region/zone/subzone`, none when all three are empty. */
+function entryLocality(locality: string | undefined): MessageInitShape<typeof workload.LocalitySchema> | undefined {
+  const [region = '', zone = '', subzone = ''] = (locality ?? '').split('/');
+  return region || zone || subzone ? { region, zone, subzone } : undefined;
+}
+
+/** One endpoint of a ServiceEntry and the services (its winning hosts) it serves. */
+export interface ServiceEntryEndpoint {
+  readonly spec: WorkloadEntrySpec;
+  readonly services: readonly ServiceInfo[];
+  /** Made from a host of a DNS ServiceEntry without endpoints: never bound to a workload waypoint. */
+  readonly implicit: boolean;
+}
+
+/**
+ * The endpoints serviceEntryWorkloadBuilder (I:pilot/pkg/serviceregistry/ambient/workloads.go) builds
+ * workloads for: `spec.endpoints`, each serving every host; or, for a DNS/DNS_ROUND_ROBIN ServiceEntry with
+ * neither endpoints nor a workloadSelector, one implicit endpoint per host (address = the host) serving only
+ * that host. `infos` are the ServiceEntry's hosts that won deduplication; none left means no workloads.
+ * Wildcard hosts get no implicit endpoint (Istio's validation rejects them: "hosts must be FQDN if no
+ * endpoints are provided for resolution mode DNS"); each is reported in `warnings`.
+ */
+export function serviceEntryEndpoints(se: ServiceEntry, infos: readonly ServiceInfo[]): { endpoints: ServiceEntryEndpoint[]; warnings: string[] } {
+  const eps = se.spec.endpoints ?? [];
+  const resolution = se.spec.resolution ?? 'NONE';
+  const implicit = eps.length === 0 && (resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && se.spec.workloadSelector === undefined;
+  if ((eps.length === 0 && !implicit) || infos.length === 0) return { endpoints: [], warnings: [] };
+  if (!implicit) return { endpoints: eps.map((spec) => ({ spec, services: infos, implicit: false })), warnings: [] };
+  const endpoints: ServiceEntryEndpoint[] = [];
+  const warnings: string[] = [];
+  for (const si of infos) {
+    const host = si.service.hostname;
+    if (host.startsWith('*')) {
+      const i = se.spec.hosts.indexOf(host);
+      warnings.push(`spec.hosts[${i}]: wildcard host ${JSON.stringify(host)} gets no endpoint; resolution ${resolution} without endpoints needs FQDN hosts`);
+      continue;
+    }
+    endpoints.push({ spec: { address: host }, services: [si], implicit: true });
+  }
+  return { endpoints, warnings };
+}
+
+/**
+ * serviceEntryWorkloadBuilder, one endpoint: named after the ServiceEntry, IP address or else `hostname`
+ * (resolved by whoever connects), service account/network/locality/weight from the endpoint, ports through
+ * the endpoint's `ports` names, policies/canonical names/tunnel from the ServiceEntry's own labels and
+ * annotations (so tunnel_protocol NONE unless it says HBONE), always HEALTHY.
+ */
+export function workloadFromServiceEntryEndpoint(se: ServiceEntry, ep: ServiceEntryEndpoint, ctx: WorkloadContext): workload.Workload {
+  const namespace = se.metadata.namespace ?? '';
+  return entryWorkload(
+    {
+      uid: serviceEntryUid(ctx.opts, namespace, se.metadata.name, ep.spec.address ?? ''),
+      name: se.metadata.name,
+      namespace,
+      spec: ep.spec,
+      services: ep.services,
+      workloadName: se.metadata.name,
+      labels: se.metadata.labels,
+      annotations: se.metadata.annotations,
+    },
+    ctx,
+  );
+}
+
+/** constructServicesFromWorkloadEntry: WorkloadEntry (and ServiceEntry endpoint) `ports` map names to numbers. */
+function workloadEntryServices(entryPorts: Readonly<Record<string, number>> | undefined, services: readonly ServiceInfo[]): Record<string, PortListInit> {
+  const wePorts = entryPorts ?? {};
   const out: Record<string, PortListInit> = {};
   for (const svc of services) {
     const ports: { servicePort: number; targetPort: number }[] = [];
