@@ -7,6 +7,7 @@ import type { ModelFactory } from './model-seam';
  */
 export const ambientModel: ModelFactory = (config, mesh, logger) => {
   const index = new AmbientIndex(mesh);
+  index.onWarnings = (resource, warnings) => logger.warn({ resource, warnings }, 'resource accepted with warnings');
   const detachIndex = index.attach(config);
   const waypoints = new WaypointConfigs(index, {
     onWarnings: (waypoint, warnings) => logger.warn({ waypoint, warnings }, 'waypoint config compiled with warnings'),
@@ -14,7 +15,7 @@ export const ambientModel: ModelFactory = (config, mesh, logger) => {
   const detachWaypoints = waypoints.attach(config);
   return {
     xdsStore: index,
-    debug: () => ({ waypointWarnings: waypoints.warnings(), conditions: index.conditions() }),
+    debug: () => ({ waypointWarnings: waypoints.warnings(), resourceWarnings: Object.fromEntries(index.warnings()), conditions: index.conditions() }),
     stop: () => {
       detachWaypoints();
       detachIndex();

@@ -155,6 +155,9 @@ export class AmbientIndex implements ResourceStore {
     return this.out.replaceWaypointConfigs(configs);
   }
 
+  /** Told once per new or changed set of warnings of a resource (istiod logs them). */
+  onWarnings: ((resource: string, warnings: readonly string[]) => void) | undefined;
+
   /** Problems with otherwise accepted input, by `Kind ns/name`, each naming the field (ServiceEntry endpoints). */
   warnings(): ReadonlyMap<string, readonly string[]> {
     return this.warningsByResource;
@@ -592,7 +595,9 @@ export class AmbientIndex implements ResourceStore {
     for (const r of this.seEndpointRefs.get(key) ?? []) if (!refs.has(r)) this.trackWanted(r, undefined);
     setOrDelete(this.seWorkloadUids, key, uids.size > 0 ? uids : undefined);
     setOrDelete(this.seEndpointRefs, key, refs.size > 0 ? refs : undefined);
+    const before = this.warningsByResource.get(resource);
     setOrDelete(this.warningsByResource, resource, warnings.length > 0 ? warnings : undefined);
+    if (warnings.length > 0 && before?.join('\n') !== warnings.join('\n')) this.onWarnings?.(resource, warnings);
   }
 }
 

@@ -158,6 +158,23 @@ spec:
     ]);
   });
 
+  it('tells onWarnings once per new or changed warning set, not on every recompute', () => {
+    const index = new AmbientIndex();
+    const told: [string, readonly string[]][] = [];
+    index.onWarnings = (resource, warnings) => told.push([resource, warnings]);
+    const se = (hosts: string) => objects(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: api, namespace: egress}
+spec: {hosts: [${hosts}], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}
+`)[0]!;
+    index.batch([event('add', se('a.example.com, "*.w.example.com"'))]);
+    index.batch([event('update', se('a.example.com, "*.w.example.com"'))]);
+    expect(told).toEqual([['ServiceEntry egress/api', ['spec.hosts[1]: wildcard host "*.w.example.com" gets no endpoint; resolution DNS without endpoints needs FQDN hosts']]]);
+    index.batch([event('update', se('"*.v.example.com"'))]);
+    expect(told).toHaveLength(2);
+    expect(told[1]![1][0]).toContain('spec.hosts[0]: wildcard host "*.v.example.com"');
+  });
+
   it('makes no implicit workloads for NONE, STATIC or a workloadSelector, and DNS_ROUND_ROBIN counts as DNS', () => {
     const se = (name: string, extra: string): string => `
 apiVersion: networking.istio.io/v1
