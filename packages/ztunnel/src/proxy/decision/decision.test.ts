@@ -174,14 +174,41 @@ describe('decideOutbound', () => {
     expect(decideOutbound(req('127.0.0.1', 8080), state()).kind).toBe('passthrough');
   });
 
-  it('a DNS ServiceEntry endpoint (hostname, no address): through its waypoint, else a clean NoValidDestination', () => {
+  it('a DNS ServiceEntry endpoint (hostname, no address): through its waypoint, else TCP to the hostname resolved at connect time', () => {
     const s = state();
     const ep = makeWorkload({ uid: 'Kubernetes/networking.istio.io/ServiceEntry/default/api/api.example.com', name: 'api', hostname: 'api.example.com', hbone: false, services: { 'default/api.example.com': [[443, 443]] } });
     const bound = makeService({ name: 'api', hostname: 'api.example.com', vips: ['240.240.0.1'], ports: [[443, 443]], waypoint: hostnameWaypoint('default', WP_HOST) });
     s.applyAddresses([wlUpdate(ep), svcUpdate(bound)], []);
     expect(decideOutbound(req('240.240.0.1', 443), s, { picker: rr() })).toMatchObject({ kind: 'hbone', route: 'service-waypoint', nextHop: { ip: '10.0.3.1', port: 15008 } });
     s.applyAddresses([svcUpdate(makeService({ name: 'api', hostname: 'api.example.com', vips: ['240.240.0.1'], ports: [[443, 443]] }))], []);
-    expect(codeOf(() => decideOutbound(req('240.240.0.1', 443), s, { picker: rr() }))).toBe('PROXY_NO_VALID_DESTINATION');
+    const plan = decideOutbound(req('240.240.0.1', 443), s, { picker: rr() });
+    expect(plan).toEqual({
+      kind: 'tcp',
+      route: 'direct',
+      nextHop: { ip: 'api.example.com', port: 443 },
+      dns: { hostname: 'api.example.com', preferIpv6: false },
+      dstWorkload: ep,
+      dstService: { hostname: 'api.example.com', name: 'api', namespace: 'default' },
+    });
+  });
+
+  it('a hostname endpoint: its target port, the client family preferred, HBONE to it refused, addressed endpoints unchanged', () => {
+    const s = state();
+    const dnsEp = makeWorkload({ uid: 'se/dns', name: 'dns', hostname: 'db.example.com', hbone: false, services: { 'default/db.example.com': [[5432, 15432]] } });
+    const hboneEp = makeWorkload({ uid: 'se/hbone', name: 'hb', hostname: 'hb.example.com', services: { 'default/hb.example.com': [[80, 80]] } });
+    const ipEp = makeWorkload({ uid: 'se/ip', name: 'ip', ips: ['192.0.2.7'], hbone: false, services: { 'default/ip.example.com': [[80, 8080]] } });
+    s.applyAddresses([
+      wlUpdate(dnsEp), wlUpdate(hboneEp), wlUpdate(ipEp),
+      svcUpdate(makeService({ name: 'db', hostname: 'db.example.com', vips: ['240.240.0.2', '2001:db8::2'], ports: [[5432, 5432]] })),
+      svcUpdate(makeService({ name: 'hb', hostname: 'hb.example.com', vips: ['240.240.0.3'], ports: [[80, 80]] })),
+      svcUpdate(makeService({ name: 'ip', hostname: 'ip.example.com', vips: ['240.240.0.4'], ports: [[80, 80]] })),
+    ], []);
+    expect(decideOutbound(req('240.240.0.2', 5432), s, { picker: rr() })).toMatchObject({ kind: 'tcp', nextHop: { ip: 'db.example.com', port: 15432 }, dns: { hostname: 'db.example.com', preferIpv6: false } });
+    expect(decideOutbound(req('2001:db8::2', 5432), s, { picker: rr() })).toMatchObject({ dns: { preferIpv6: true } });
+    expect(codeOf(() => decideOutbound(req('240.240.0.3', 80), s, { picker: rr() }))).toBe('PROXY_NO_VALID_DESTINATION');
+    const direct = decideOutbound(req('240.240.0.4', 80), s, { picker: rr() });
+    expect(direct).toMatchObject({ kind: 'tcp', nextHop: { ip: '192.0.2.7', port: 8080 } });
+    expect(direct).not.toHaveProperty('dns');
   });
 });
 

@@ -2,6 +2,7 @@ export {
   decideOutbound,
   serviceRef,
   type OutboundPlan,
+  type DnsTarget,
   type OutboundRoute,
   type OutboundRequest,
   type OutboundOptions,

@@ -6,9 +6,11 @@
 //      service, else passthrough TCP to the original destination;
 //   3. upstream on another network -> double HBONE (not supported here: typed error);
 //   4. workload-addressed, the workload has a waypoint and we are not that waypoint -> HBONE to the waypoint;
-//   5. HBONE to podIP:15008 with authority podIP:targetPort if the workload speaks HBONE, else TCP podIP:targetPort.
+//   5. HBONE to podIP:15008 with authority podIP:targetPort if the workload speaks HBONE, else TCP podIP:targetPort;
+//      a workload with only a hostname (DNS ServiceEntry endpoint) is TCP to <resolved IP>:targetPort, the
+//      resolution left to the connect step (plan.dns) as ztunnel's `resolve_on_demand_dns`.
 import { workload, type Workload } from '@mesh/api';
-import { canonicalIp, formatSocketAddr, identityOf, isLoopback, parseSpiffeUri, workloadIdentity, type MeshState } from '../../state/index';
+import { canonicalIp, formatSocketAddr, identityOf, isIpv6Text, isLoopback, parseSpiffeUri, workloadIdentity, type MeshState } from '../../state/index';
 import { CrossNetworkUnsupportedError, NoHealthyUpstreamError, NoValidDestinationError, SelfCallError } from './errors';
 import { HBONE_PORT, ILLEGAL_PORTS } from './ports';
 import { EndpointPicker, finalizeUpstream, findUpstream, type Upstream } from './upstream';
@@ -27,11 +29,20 @@ export interface ServiceRef {
 
 export type OutboundRoute = 'service-waypoint' | 'workload-waypoint' | 'direct' | 'passthrough';
 
+/** A next hop known by name only: the connect step resolves `hostname` and dials <resolved IP>:nextHop.port. */
+export interface DnsTarget {
+  readonly hostname: string;
+  /** Prefer IPv6 answers (the client dialed an IPv6 address), as ztunnel matches the request's family. */
+  readonly preferIpv6: boolean;
+}
+
 export interface OutboundPlan {
   readonly kind: 'hbone' | 'tcp' | 'passthrough';
   readonly route: OutboundRoute;
-  /** Where the TCP connection goes (a pod's 15008 for HBONE). */
+  /** Where the TCP connection goes (a pod's 15008 for HBONE); with `dns`, ip is the hostname to resolve. */
   readonly nextHop: SocketAddress;
+  /** Only for kind 'tcp' to a hostname-only workload: resolve before connecting. */
+  readonly dns?: DnsTarget;
   /** HBONE :authority. */
   readonly authority?: string;
   /** SPIFFE URIs the next hop's certificate must carry one of. */
@@ -125,10 +136,25 @@ export function decideOutbound(req: OutboundRequest, state: MeshState, opts: Out
   }
 
   // (5) direct
+  if (us.ip === undefined && us.hostname !== undefined) return toHostname(us, us.hostname, ip);
   if (us.ip === undefined) throw new NoValidDestinationError({ workload: us.workload.uid, reason: 'it has no IP address on this network' });
   const direct = { route: 'direct' as const, dstWorkload: us.workload, ...(us.service === undefined ? {} : { dstService: serviceRef(us.service) }) };
   if (us.workload.tunnelProtocol === workload.TunnelProtocol.HBONE) {
     return { kind: 'hbone', nextHop: { ip: us.ip, port: hbonePort }, authority: formatSocketAddr(us.ip, us.port), expectedSans: expectedSans(us), ...direct };
   }
   return { kind: 'tcp', nextHop: { ip: us.ip, port: us.port }, ...direct };
+}
+
+function toHostname(us: Upstream, hostname: string, originalIp: string): OutboundPlan {
+  if (us.workload.tunnelProtocol === workload.TunnelProtocol.HBONE) {
+    throw new NoValidDestinationError({ workload: us.workload.uid, reason: `HBONE to a hostname workload (${hostname}) is not supported` });
+  }
+  return {
+    kind: 'tcp',
+    route: 'direct',
+    nextHop: { ip: hostname, port: us.port },
+    dns: { hostname, preferIpv6: isIpv6Text(originalIp) },
+    dstWorkload: us.workload,
+    ...(us.service === undefined ? {} : { dstService: serviceRef(us.service) }),
+  };
 }

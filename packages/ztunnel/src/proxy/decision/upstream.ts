@@ -9,8 +9,10 @@ export type ResolutionMode = 'standard' | 'waypoint';
 
 export interface Upstream {
   readonly workload: Workload;
-  /** Selected workload IP; undefined only for workloads reachable through a network gateway. */
+  /** Selected workload IP; undefined for workloads reachable through a network gateway or by `hostname`. */
   readonly ip: string | undefined;
+  /** Set when the workload has no IP but a hostname (DNS ServiceEntry endpoint): resolved at connect time. */
+  readonly hostname?: string;
   readonly port: number;
   /** Service-level subject_alt_names (the workload identity is added by the caller). */
   readonly serviceSans: readonly string[];
@@ -159,7 +161,10 @@ function familyAllowed(svc: workload.Service | undefined, ip: string): boolean {
   }
 }
 
-/** ztunnel `pick_workload_destination_or_resolve` (without DNS: hostname-only workloads are unreachable here). */
+/**
+ * ztunnel `pick_workload_destination_or_resolve`, minus the resolution: undefined for a workload reachable via its
+ * network gateway or by hostname (the caller resolves that at connect time: the decision stays synchronous).
+ */
 export function pickWorkloadIp(state: MeshState, wl: Workload, originalIp: string, svc: workload.Service | undefined): string | undefined {
   const ips = state.workloadIps(wl);
   if (ips.includes(originalIp)) return originalIp;
@@ -167,15 +172,13 @@ export function pickWorkloadIp(state: MeshState, wl: Workload, originalIp: strin
   const sameFamily = allowed.find((ip) => isIpv6Text(ip) === isIpv6Text(originalIp));
   const chosen = sameFamily ?? allowed[0];
   if (chosen !== undefined) return chosen;
-  if (wl.hostname === '' && wl.networkGateway !== undefined) return undefined; // reachable via the gateway
-  throw new NoValidDestinationError({
-    workload: wl.uid,
-    reason: wl.hostname === '' ? 'it has no suitable IP address' : `it needs DNS resolution of ${wl.hostname}, which is not supported`,
-  });
+  if (wl.hostname !== '' || wl.networkGateway !== undefined) return undefined;
+  throw new NoValidDestinationError({ workload: wl.uid, reason: 'it has no suitable IP address' });
 }
 
 export function finalizeUpstream(state: MeshState, dest: UpstreamDestination | undefined, targetIp: string): Upstream | undefined {
   if (dest === undefined || dest.kind === 'original') return undefined;
   const ip = pickWorkloadIp(state, dest.workload, targetIp, dest.service);
-  return { workload: dest.workload, ip, port: dest.port, serviceSans: dest.service?.subjectAltNames ?? [], service: dest.service };
+  const up = { workload: dest.workload, ip, port: dest.port, serviceSans: dest.service?.subjectAltNames ?? [], service: dest.service };
+  return ip === undefined && dest.workload.hostname !== '' ? { ...up, hostname: dest.workload.hostname } : up;
 }

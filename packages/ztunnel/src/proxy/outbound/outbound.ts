@@ -13,6 +13,7 @@ import { formatAddr, isLoopbackIp, plainIp } from '../addr';
 import { newRecord } from '../record';
 import { serviceRef } from '../decision/index';
 import type { OutboundPlan } from '../types';
+import { HostResolver, resolveNextHop } from './dns';
 
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ['deployment', 'cronjob', 'pod', 'job'];
 
@@ -34,6 +35,18 @@ function sourceBaggage(source: Workload): string {
     baggageBySource.set(source, baggage);
   }
   return baggage;
+}
+
+// One resolver (and answer cache) per proxy; only hostname workloads ever touch it.
+const resolvers = new WeakMap<ProxyInputs, HostResolver>();
+
+function hostResolver(inputs: ProxyInputs): HostResolver {
+  let r = resolvers.get(inputs);
+  if (r === undefined) {
+    r = new HostResolver({ ipv6Enabled: inputs.ipv6Enabled });
+    resolvers.set(inputs, r);
+  }
+  return r;
 }
 
 export function handleOutbound(inputs: ProxyInputs, pod: PodContext, client: Socket): void {
@@ -105,7 +118,19 @@ async function execute(inputs: ProxyInputs, pod: PodContext, client: Socket, sou
     await viaHbone(inputs, pod, client, source, plan, ep, rec);
     return;
   }
-  const target = plan.nextHop;
+  let target = plan.nextHop;
+  if (plan.dns !== undefined) {
+    // A hostname-only workload (DNS ServiceEntry endpoint): resolve now, as ztunnel's resolve_on_demand_dns.
+    try {
+      target = await resolveNextHop(hostResolver(inputs), target, plan.dns);
+    } catch (err) {
+      const rec = newRecord(inputs, pod, { ...common, dst: formatAddr(target.ip, target.port), securityPolicy: 'unknown' }, [client]);
+      pod.logger.info({ src: ep.src, dst: ep.dst, err: errMessage(err) }, 'hostname workload resolution failed');
+      recordRejected(rec, 'CONNECT', errMessage(err));
+      client.resetAndDestroy();
+      return;
+    }
+  }
   const rec = newRecord(inputs, pod, { ...common, dst: formatAddr(target.ip, target.port), securityPolicy: 'unknown' }, [client]);
   let upstream: Socket;
   try {
