@@ -157,9 +157,14 @@ class ServerConnection<C> implements ResponseOwner {
     this.undispatched = true;
   }
 
-  /** Runs a parser step, then hands a newly parsed request to the listener. */
-  private parse(step: () => void): void {
-    step();
+  /** Parses a buffered pipelined request (one callback per connection, not one per request). */
+  private readonly resumePipelined = (): void => {
+    this.parser.resume();
+    this.dispatchPending();
+  };
+
+  /** After a parser step: hands a newly parsed request to the listener. */
+  private dispatchPending(): void {
     if (!this.undispatched) return;
     this.undispatched = false;
     if (this.phase !== Phase.Closed && this.req !== undefined && this.res !== undefined) this.server.listener(this.req, this.res, this.ctx);
@@ -230,7 +235,8 @@ class ServerConnection<C> implements ResponseOwner {
       this.hadBytes = true;
       this.phaseSinceMs = Date.now();
     }
-    this.parse(() => this.parser.execute(c));
+    this.parser.execute(c);
+    this.dispatchPending();
     // A pipelined request waits (parsed no further) for the response before it: stop reading until then.
     if (!this.responseEnded && this.requestEnded && this.parser.buffered > 0) this.tunnel.pause();
   }
@@ -252,7 +258,7 @@ class ServerConnection<C> implements ResponseOwner {
     this.hadBytes = this.parser.buffered > 0;
     this.tunnel.resume();
     // A pipelined request is parsed (and handled) outside the stack of the response that just ended.
-    if (this.parser.buffered > 0) queueMicrotask(() => this.parse(() => this.parser.resume()));
+    if (this.parser.buffered > 0) queueMicrotask(this.resumePipelined);
     else this.parser.resume();
   }
 
