@@ -11,7 +11,10 @@ import { waypoint } from '@mesh/api';
 import { parseSubjectAltNames, uriSans } from '@mesh/hbone';
 import { hostPort } from './ip';
 
-/** What the upstream cluster (outbound|port|subset|host) says about reaching its endpoints. */
+/**
+ * What the upstream cluster (outbound|port|subset|host) says about reaching its endpoints. Immutable per
+ * object (transportKey is cached per object).
+ */
 export interface UpstreamTransport {
   /** Envoy's cluster name, outbound|<port>|<subset>|<host>. */
   readonly name: string;
@@ -59,11 +62,19 @@ export function originatesTls(t: UpstreamTransport | undefined): boolean {
   return mode !== M.DISABLE;
 }
 
+/** transportKey per transport object: a cluster's policy never changes, so the key is built once. */
+const transportKeys = new WeakMap<UpstreamTransport, string>();
+
 /** Pool key part: connections are shared only between identical transport settings. */
 export function transportKey(t: UpstreamTransport | undefined): string {
   if (!originatesTls(t)) return 'plain';
-  const s = t!.tls!;
-  return JSON.stringify([s.mode, serverName(t!), s.subjectAltNames, s.caCertificates, s.clientCertificate, s.privateKey, s.insecureSkipVerify]);
+  let key = transportKeys.get(t!);
+  if (key === undefined) {
+    const s = t!.tls!;
+    key = JSON.stringify([s.mode, serverName(t!), s.subjectAltNames, s.caCertificates, s.clientCertificate, s.privateKey, s.insecureSkipVerify]);
+    transportKeys.set(t!, key);
+  }
+  return key;
 }
 
 function serverName(t: UpstreamTransport): string {
