@@ -118,15 +118,18 @@ export function formatIp(b: Uint8Array): string {
 }
 
 // Peer addresses repeat (a node has few pods and peers), so canonical text is cached; bounded by clearing.
+// Only real IPs are cached: text from the network that is not one (an HBONE :authority host) must not be able
+// to fill or churn the cache.
 const CANONICAL_CACHE_MAX = 4096;
-const canonicalCache = new Map<string, string | undefined>();
+const canonicalCache = new Map<string, string>();
 
 /** Canonical text for an IP given as text; undefined when not an IP literal. */
 export function canonicalIp(text: string): string | undefined {
   const hit = canonicalCache.get(text);
-  if (hit !== undefined || canonicalCache.has(text)) return hit;
+  if (hit !== undefined) return hit;
   const b = parseIp(text);
-  const out = b === undefined ? undefined : formatIp(canonicalBytes(b));
+  if (b === undefined) return undefined;
+  const out = formatIp(canonicalBytes(b));
   if (canonicalCache.size >= CANONICAL_CACHE_MAX) canonicalCache.clear();
   canonicalCache.set(text, out);
   return out;
