@@ -9,7 +9,7 @@ import { startOpsServers, type Endpoint, type OpsServers } from '../admin/index'
 import { WorkloadManager, ZdsClient } from '../inpod/index';
 import { ProxyMetrics } from '../metrics/index';
 import {
-  ManagedCredentials, PodProxy, workloadIdentity, DEFAULT_POD_PORTS,
+  HostResolver, ManagedCredentials, PodProxy, workloadIdentity, DEFAULT_POD_PORTS,
   type Authorizer, type InboundResolver, type OutboundDecider, type PodInfo, type PodListenerPorts, type ProxyInputs, type ProxyState,
 } from '../proxy/index';
 import { WorkerPool, type StateFanout, type WorkerStats } from '../worker/index';
@@ -97,6 +97,7 @@ export class ZtunnelApp {
       packetMark: opts.packetMark ?? 1337,
       portReuse: opts.portReuse ?? true,
       ipv6Enabled: opts.ipv6Enabled ?? true,
+      hostResolver: new HostResolver({ ipv6Enabled: opts.ipv6Enabled ?? true }),
       drain: this.drain,
     };
     const ports = opts.podPorts ?? DEFAULT_POD_PORTS;

@@ -6,6 +6,7 @@ import type { Identity } from '@mesh/identity';
 import type { Workload } from '@mesh/api';
 import type { ProxyMetrics } from '../metrics/index';
 import type { ConnectionSet } from './copy/index';
+import type { HostResolver } from './outbound/dns';
 import type { WorkloadCredentials } from './credentials';
 import type { Authorizer, InboundResolver, OutboundDecider, ProxyState } from './types';
 
@@ -33,6 +34,8 @@ export interface ProxyInputs {
   readonly packetMark: number;
   readonly portReuse: boolean;
   readonly ipv6Enabled: boolean;
+  /** On-demand DNS for hostname-only workloads (one answer cache per data path). */
+  readonly hostResolver: HostResolver;
   readonly drain: Drain;
 }
 

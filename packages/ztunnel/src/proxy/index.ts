@@ -5,6 +5,7 @@ export {
 } from './context';
 export type { PodContext, PodInfo, ProxyInputs } from './context';
 export { ManagedCredentials, CERT_WAIT_TIMEOUT_MS } from './credentials';
+export { HostResolver } from './outbound/dns';
 export type { WorkloadCredentials } from './credentials';
 export type {
   Authorizer, AuthorizationRequest, AuthorizationResult, InboundResolver, InboundTarget, InboundTargetRequest,

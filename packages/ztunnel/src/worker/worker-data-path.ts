@@ -6,7 +6,7 @@ import { createMetricsRegistry, Drain, setLogLevel, type Logger, type LogLevel }
 import type { Identity, WorkloadCertificate } from '@mesh/identity';
 import { meshAuthorizer, meshDecider, meshInboundResolver } from '../app/decisions';
 import { ProxyMetrics, type Tally } from '../metrics/index';
-import { ManagedCredentials, PodProxy, type ProxyInputs } from '../proxy/index';
+import { HostResolver, ManagedCredentials, PodProxy, type ProxyInputs } from '../proxy/index';
 import { MeshState } from '../state/index';
 import { MainOp, WorkerOp, type AddPodRequest, type DrainReply, type WorkerSettings, type WorkerStats, type XdsDelta } from './protocol';
 import { RemoteCertificates } from './remote-certificates';
@@ -38,6 +38,7 @@ export class WorkerDataPath {
       packetMark: settings.packetMark,
       portReuse: settings.portReuse,
       ipv6Enabled: settings.ipv6Enabled,
+      hostResolver: new HostResolver({ ipv6Enabled: settings.ipv6Enabled }),
       drain: this.drain,
     };
     this.drain.onForce(() => this.closeAll());

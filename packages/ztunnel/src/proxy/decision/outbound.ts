@@ -136,25 +136,19 @@ export function decideOutbound(req: OutboundRequest, state: MeshState, opts: Out
   }
 
   // (5) direct
-  if (us.ip === undefined && us.hostname !== undefined) return toHostname(us, us.hostname, ip);
-  if (us.ip === undefined) throw new NoValidDestinationError({ workload: us.workload.uid, reason: 'it has no IP address on this network' });
   const direct = { route: 'direct' as const, dstWorkload: us.workload, ...(us.service === undefined ? {} : { dstService: serviceRef(us.service) }) };
+  if (us.ip === undefined && us.workload.hostname !== '') return toHostname(us, direct, ip);
+  if (us.ip === undefined) throw new NoValidDestinationError({ workload: us.workload.uid, reason: 'it has no IP address on this network' });
   if (us.workload.tunnelProtocol === workload.TunnelProtocol.HBONE) {
     return { kind: 'hbone', nextHop: { ip: us.ip, port: hbonePort }, authority: formatSocketAddr(us.ip, us.port), expectedSans: expectedSans(us), ...direct };
   }
   return { kind: 'tcp', nextHop: { ip: us.ip, port: us.port }, ...direct };
 }
 
-function toHostname(us: Upstream, hostname: string, originalIp: string): OutboundPlan {
+function toHostname(us: Upstream, direct: Pick<OutboundPlan, 'route' | 'dstWorkload' | 'dstService'>, originalIp: string): OutboundPlan {
+  const hostname = us.workload.hostname;
   if (us.workload.tunnelProtocol === workload.TunnelProtocol.HBONE) {
     throw new NoValidDestinationError({ workload: us.workload.uid, reason: `HBONE to a hostname workload (${hostname}) is not supported` });
   }
-  return {
-    kind: 'tcp',
-    route: 'direct',
-    nextHop: { ip: hostname, port: us.port },
-    dns: { hostname, preferIpv6: isIpv6Text(originalIp) },
-    dstWorkload: us.workload,
-    ...(us.service === undefined ? {} : { dstService: serviceRef(us.service) }),
-  };
+  return { kind: 'tcp', nextHop: { ip: hostname, port: us.port }, dns: { hostname, preferIpv6: isIpv6Text(originalIp) }, ...direct };
 }

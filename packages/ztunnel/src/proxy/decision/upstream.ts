@@ -9,10 +9,11 @@ export type ResolutionMode = 'standard' | 'waypoint';
 
 export interface Upstream {
   readonly workload: Workload;
-  /** Selected workload IP; undefined for workloads reachable through a network gateway or by `hostname`. */
+  /**
+   * Selected workload IP; undefined for workloads reachable through a network gateway or by their `hostname`
+   * (DNS ServiceEntry endpoint: resolved at connect time).
+   */
   readonly ip: string | undefined;
-  /** Set when the workload has no IP but a hostname (DNS ServiceEntry endpoint): resolved at connect time. */
-  readonly hostname?: string;
   readonly port: number;
   /** Service-level subject_alt_names (the workload identity is added by the caller). */
   readonly serviceSans: readonly string[];
@@ -179,6 +180,5 @@ export function pickWorkloadIp(state: MeshState, wl: Workload, originalIp: strin
 export function finalizeUpstream(state: MeshState, dest: UpstreamDestination | undefined, targetIp: string): Upstream | undefined {
   if (dest === undefined || dest.kind === 'original') return undefined;
   const ip = pickWorkloadIp(state, dest.workload, targetIp, dest.service);
-  const up = { workload: dest.workload, ip, port: dest.port, serviceSans: dest.service?.subjectAltNames ?? [], service: dest.service };
-  return ip === undefined && dest.workload.hostname !== '' ? { ...up, hostname: dest.workload.hostname } : up;
+  return { workload: dest.workload, ip, port: dest.port, serviceSans: dest.service?.subjectAltNames ?? [], service: dest.service };
 }

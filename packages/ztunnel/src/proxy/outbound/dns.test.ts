@@ -52,6 +52,18 @@ describe('HostResolver', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 
+  it('a lookup that outlives its callers is not started again: one query per name holds the thread pool', async () => {
+    let calls = 0;
+    let answer: ((a: { address: string; family: number }[]) => void) | undefined;
+    const r = new HostResolver({ lookup: () => { calls++; return new Promise((res) => { answer = res; }); }, timeoutMs: 20 });
+    await expect(r.resolve('stuck.example', false)).rejects.toThrow(/no answer within 20ms/);
+    await expect(r.resolve('stuck.example', false)).rejects.toThrow(/no answer within 20ms/);
+    expect(calls).toBe(1);
+    answer!([{ address: '192.0.2.7', family: 4 }]);
+    await expect(r.resolve('stuck.example', false)).resolves.toBe('192.0.2.7');
+    expect(calls).toBe(1);
+  });
+
   it('bounds the cache', async () => {
     let calls = 0;
     const r = new HostResolver({ lookup: (h) => { calls++; return answers(h === 'x' ? '192.0.2.1' : '192.0.2.2')(h); }, maxEntries: 1 });

@@ -36,9 +36,15 @@ export const DNS_CACHE_TTL_MS = 5_000;
 
 const systemLookup: LookupAll = (hostname) => lookup(hostname, { all: true, verbatim: true });
 
+/** An answer split by family once, when it is cached: connections only pick from it. */
+interface Answers {
+  readonly v4: readonly string[];
+  readonly v6: readonly string[];
+}
+
 interface Entry {
   readonly expires: number;
-  readonly ips: readonly string[];
+  readonly answers: Answers;
 }
 
 export class HostResolver {
@@ -50,7 +56,11 @@ export class HostResolver {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly cache = new Map<string, Entry>();
-  private readonly inflight = new Map<string, Promise<readonly string[]>>();
+  /**
+   * The lookup of each name in progress, kept until getaddrinfo itself returns (not until a caller gave up):
+   * a name server that never answers holds one libuv thread-pool thread per name, not one per connection.
+   */
+  private readonly inflight = new Map<string, Promise<Answers>>();
 
   constructor(opts: HostResolverOptions = {}) {
     this.lookup = opts.lookup ?? systemLookup;
@@ -64,45 +74,64 @@ export class HostResolver {
 
   /** One IP for `hostname`: of the preferred family if any answer has it, else of the other. */
   async resolve(hostname: string, preferIpv6: boolean): Promise<string> {
-    const ips = await this.addresses(hostname);
-    const usable = this.ipv6Enabled ? ips : ips.filter((ip) => isIP(ip) === 4);
-    const matching = usable.filter((ip) => (isIP(ip) === 6) === preferIpv6);
-    const pool = matching.length > 0 ? matching : usable;
+    const a = await this.answers(hostname);
+    const v6 = this.ipv6Enabled ? a.v6 : [];
+    const preferred = preferIpv6 ? v6 : a.v4;
+    const pool = preferred.length > 0 ? preferred : preferIpv6 ? a.v4 : v6;
     if (pool.length === 0) throw new DnsResolutionError({ hostname, reason: 'no usable address in the answer' });
     return pool[Math.min(pool.length - 1, Math.floor(this.random() * pool.length))] as string;
   }
 
-  private addresses(hostname: string): Promise<readonly string[]> {
+  private answers(hostname: string): Promise<Answers> {
     const hit = this.cache.get(hostname);
-    if (hit !== undefined && hit.expires > this.now()) return Promise.resolve(hit.ips);
+    if (hit !== undefined && hit.expires > this.now()) return Promise.resolve(hit.answers);
     let p = this.inflight.get(hostname);
     if (p === undefined) {
-      p = this.query(hostname).finally(() => this.inflight.delete(hostname));
-      this.inflight.set(hostname, p);
+      const query = this.query(hostname);
+      const done = (): void => {
+        this.inflight.delete(hostname);
+      };
+      query.then(done, done);
+      this.inflight.set(hostname, query);
+      p = query;
     }
-    return p;
+    return this.withTimeout(p, hostname);
   }
 
-  private async query(hostname: string): Promise<readonly string[]> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DnsResolutionError({ hostname, reason: `no answer within ${this.timeoutMs}ms` })), this.timeoutMs);
-      timer.unref();
-    });
+  private async query(hostname: string): Promise<Answers> {
+    let answers: readonly { address: string; family: number }[];
     try {
-      const answers = await Promise.race([this.lookup(hostname), timeout]);
-      const ips = answers.map((a) => a.address);
-      this.cache.delete(hostname);
-      if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(hostname, { expires: this.now() + this.ttlMs, ips });
-      return ips;
+      answers = await this.lookup(hostname);
     } catch (err) {
-      if (err instanceof DnsResolutionError) throw err;
       const code = (err as { code?: unknown }).code;
       throw new DnsResolutionError({ hostname, reason: typeof code === 'string' ? code : String(err) });
-    } finally {
-      clearTimeout(timer);
     }
+    const v4: string[] = [];
+    const v6: string[] = [];
+    for (const a of answers) (isIP(a.address) === 6 ? v6 : v4).push(a.address);
+    const entry: Entry = { expires: this.now() + this.ttlMs, answers: { v4, v6 } };
+    this.cache.delete(hostname);
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(hostname, entry);
+    return entry.answers;
+  }
+
+  /** Each caller waits at most timeoutMs; the shared lookup goes on for the next caller. */
+  private withTimeout(p: Promise<Answers>, hostname: string): Promise<Answers> {
+    return new Promise<Answers>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DnsResolutionError({ hostname, reason: `no answer within ${this.timeoutMs}ms` })), this.timeoutMs);
+      timer.unref();
+      p.then(
+        (a) => {
+          clearTimeout(timer);
+          resolve(a);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 }
 

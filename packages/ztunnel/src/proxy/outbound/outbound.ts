@@ -13,7 +13,7 @@ import { formatAddr, isLoopbackIp, plainIp } from '../addr';
 import { newRecord } from '../record';
 import { serviceRef } from '../decision/index';
 import type { OutboundPlan } from '../types';
-import { HostResolver, resolveNextHop } from './dns';
+import { resolveNextHop } from './dns';
 
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ['deployment', 'cronjob', 'pod', 'job'];
 
@@ -35,18 +35,6 @@ function sourceBaggage(source: Workload): string {
     baggageBySource.set(source, baggage);
   }
   return baggage;
-}
-
-// One resolver (and answer cache) per proxy; only hostname workloads ever touch it.
-const resolvers = new WeakMap<ProxyInputs, HostResolver>();
-
-function hostResolver(inputs: ProxyInputs): HostResolver {
-  let r = resolvers.get(inputs);
-  if (r === undefined) {
-    r = new HostResolver({ ipv6Enabled: inputs.ipv6Enabled });
-    resolvers.set(inputs, r);
-  }
-  return r;
 }
 
 export function handleOutbound(inputs: ProxyInputs, pod: PodContext, client: Socket): void {
@@ -119,21 +107,20 @@ async function execute(inputs: ProxyInputs, pod: PodContext, client: Socket, sou
     return;
   }
   let target = plan.nextHop;
+  // A hostname-only workload (DNS ServiceEntry endpoint): resolved now, as ztunnel's resolve_on_demand_dns; a
+  // failed lookup is a connect failure like any other (its access line names the hostname).
+  let lookupFailure: unknown;
   if (plan.dns !== undefined) {
-    // A hostname-only workload (DNS ServiceEntry endpoint): resolve now, as ztunnel's resolve_on_demand_dns.
     try {
-      target = await resolveNextHop(hostResolver(inputs), target, plan.dns);
+      target = await resolveNextHop(inputs.hostResolver, target, plan.dns);
     } catch (err) {
-      const rec = newRecord(inputs, pod, { ...common, dst: formatAddr(target.ip, target.port), securityPolicy: 'unknown' }, [client]);
-      pod.logger.info({ src: ep.src, dst: ep.dst, err: errMessage(err) }, 'hostname workload resolution failed');
-      recordRejected(rec, 'CONNECT', errMessage(err));
-      client.resetAndDestroy();
-      return;
+      lookupFailure = err;
     }
   }
   const rec = newRecord(inputs, pod, { ...common, dst: formatAddr(target.ip, target.port), securityPolicy: 'unknown' }, [client]);
   let upstream: Socket;
   try {
+    if (lookupFailure !== undefined) throw lookupFailure;
     // From inside the pod netns with the mark: source = pod IP, and the in-pod rules let it out unredirected.
     upstream = await pod.sockets.connectSocket({
       host: target.ip, port: target.port, mark: inputs.packetMark, allowHalfOpen: true,
