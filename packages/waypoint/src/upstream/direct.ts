@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls, { type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { waypoint } from '@mesh/api';
-import { parseSubjectAltNames, uriSans } from '@mesh/hbone';
+import { parseSubjectAltNames, verifyServerSans } from '@mesh/hbone';
 import { hostPort } from './ip';
 
 /**
@@ -124,7 +124,8 @@ async function tlsOptions(c: DirectConnect, t: UpstreamTransport): Promise<Conne
     const expected = s.subjectAltNames.length > 0 ? s.subjectAltNames : [c.identity];
     return {
       ...base, secureContext: await c.meshContext(), ALPNProtocols: [...ISTIO_ALPN, ...(c.alpn?.includes('h2') === true ? ['h2'] : [])],
-      checkServerIdentity: sanVerifier(expected, uriSans),
+      // SPIFFE identities match exactly (URI SANs, as ztunnel and Istio's exact SAN matcher): no DNS wildcards.
+      checkServerIdentity: (_host, cert) => verifyServerSans(cert, expected),
     };
   }
   const ca = s.caCertificates === '' ? undefined : await readPem(t, 'caCertificates', s.caCertificates);
