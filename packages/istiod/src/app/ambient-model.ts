@@ -6,8 +6,9 @@ import type { ModelFactory } from './model-seam';
  * one compiled WaypointConfig per waypoint Gateway (attached after the index so bindings are current).
  */
 export const ambientModel: ModelFactory = (config, mesh, logger) => {
-  const index = new AmbientIndex(mesh);
-  index.onWarnings = (resource, warnings) => logger.warn({ resource, warnings }, 'resource accepted with warnings');
+  const index = new AmbientIndex(mesh, {
+    onWarnings: (resource, warnings) => logger.warn({ resource, warnings }, 'resource accepted with warnings'),
+  });
   const detachIndex = index.attach(config);
   const waypoints = new WaypointConfigs(index, {
     onWarnings: (waypoint, warnings) => logger.warn({ waypoint, warnings }, 'waypoint config compiled with warnings'),

@@ -30,7 +30,7 @@ import { IndexOutputs } from './outputs';
 import { CONVERTED_PEER_AUTHENTICATION_PREFIX, convertPeerAuthentication, effectivePeerAuthenticationKeys, oldestNamespacePolicy, peerAuthenticationsFor, staticStrictPolicy, STATIC_STRICT_POLICY_NAME } from './peer-authentication';
 import { selectForHostname, serviceFromKube, servicesFromServiceEntry, type ServiceInfo } from './services';
 import { resolveWaypoint, wantedWaypoint, waypointFromGateway, waypointKey, type Waypoint } from './waypoints';
-import { serviceEntryEndpoints, serviceEntryUid, workloadEntryLabels, workloadFromPod, workloadFromServiceEntryEndpoint, workloadFromWorkloadEntry } from './workloads';
+import { serviceEntryEndpoints, workloadEntryLabels, workloadFromPod, workloadFromServiceEntryEndpoint, workloadFromWorkloadEntry } from './workloads';
 
 // `Pod|ns/name`, `WorkloadEntry|ns/name`, `Service|ns/name`, `ServiceEntry|ns/name`, and
 // `ServiceEntryEndpoint|ns/name|address` (an inline endpoint's own waypoint binding).
@@ -108,7 +108,11 @@ export class AmbientIndex implements ResourceStore {
   };
   private batchDepth = 0;
 
-  constructor(opts: Partial<MeshOptions> = {}) {
+  constructor(
+    opts: Partial<MeshOptions> = {},
+    /** Told once per new or changed set of warnings of a resource (istiod logs them). */
+    private readonly hooks: { onWarnings?: (resource: string, warnings: readonly string[]) => void } = {},
+  ) {
     this.opts = { ...DEFAULT_MESH_OPTIONS, ...opts };
   }
 
@@ -154,9 +158,6 @@ export class AmbientIndex implements ResourceStore {
   publishWaypointConfigs(configs: ReadonlyMap<string, WaypointConfig>): { changed: string[]; removed: string[] } {
     return this.out.replaceWaypointConfigs(configs);
   }
-
-  /** Told once per new or changed set of warnings of a resource (istiod logs them). */
-  onWarnings: ((resource: string, warnings: readonly string[]) => void) | undefined;
 
   /** Problems with otherwise accepted input, by `Kind ns/name`, each naming the field (ServiceEntry endpoints). */
   warnings(): ReadonlyMap<string, readonly string[]> {
@@ -433,12 +434,22 @@ export class AmbientIndex implements ResourceStore {
     for (const n of new Set(namespaces)) {
       for (const k of this.podsByNs.get(n)) if (selectors.some((s) => isSubset(s!, this.pods.get(k)?.metadata.labels))) this.dirty.pods.add(k);
       for (const k of this.wesByNs.get(n)) this.dirty.wes.add(k);
-      this.markServiceEntryWorkloads(n);
+      this.markServiceEntryWorkloads(n, selectors);
     }
   }
 
-  private markServiceEntryWorkloads(namespace: string): void {
-    for (const r of this.svcRefsByNs.get(namespace)) if (r.startsWith('ServiceEntry|')) this.dirty.seWorkloads.add(splitRef(r)[1]);
+  /**
+   * ServiceEntries of `namespace` whose workloads carry policies to refresh: only those that have workloads,
+   * and with `selectors`, only those whose labels one of them selects (a policy cannot add or remove workloads).
+   */
+  private markServiceEntryWorkloads(namespace: string, selectors?: readonly Record<string, string>[]): void {
+    for (const r of this.svcRefsByNs.get(namespace)) {
+      if (!r.startsWith('ServiceEntry|')) continue;
+      const key = splitRef(r)[1];
+      if (!this.seWorkloadUids.has(key)) continue;
+      if (selectors !== undefined && !selectors.some((sel) => isSubset(sel, this.serviceEntries.get(key)?.metadata.labels))) continue;
+      this.dirty.seWorkloads.add(key);
+    }
   }
 
   private recomputePeerAuthentications(namespaces: string[]): void {
@@ -574,12 +585,8 @@ export class AmbientIndex implements ResourceStore {
     const { endpoints, warnings } = se ? serviceEntryEndpoints(se, won) : { endpoints: [], warnings: [] };
     const uids = new Set<string>();
     const refs = new Set<Ref>();
-    const policies = se ? this.policiesFor(namespace, se.metadata.labels) : [];
-    endpoints.forEach((ep, i) => {
-      if (uids.has(serviceEntryUid(this.opts, namespace, se!.metadata.name, ep.spec.address ?? ''))) {
-        warnings.push(`spec.endpoints[${i}].address: ${JSON.stringify(ep.spec.address ?? '')} repeats an earlier endpoint; only the first becomes a workload`);
-        return;
-      }
+    const policies = se && endpoints.length > 0 ? this.policiesFor(namespace, se.metadata.labels) : [];
+    for (const ep of endpoints) {
       let waypoint: Waypoint | undefined;
       if (!ep.implicit) {
         const epRef = `ServiceEntryEndpoint|${key}|${ep.spec.address ?? ''}`;
@@ -590,14 +597,14 @@ export class AmbientIndex implements ResourceStore {
       const w = workloadFromServiceEntryEndpoint(se!, ep, { services: ep.services, policies, opts: this.opts, ...(waypoint ? { waypoint } : {}) });
       uids.add(w.uid);
       this.out.setAddress(w.uid, create(workload.AddressSchema, { type: { case: 'workload', value: w } }));
-    });
+    }
     for (const uid of this.seWorkloadUids.get(key) ?? []) if (!uids.has(uid)) this.out.setAddress(uid, undefined);
     for (const r of this.seEndpointRefs.get(key) ?? []) if (!refs.has(r)) this.trackWanted(r, undefined);
     setOrDelete(this.seWorkloadUids, key, uids.size > 0 ? uids : undefined);
     setOrDelete(this.seEndpointRefs, key, refs.size > 0 ? refs : undefined);
     const before = this.warningsByResource.get(resource);
     setOrDelete(this.warningsByResource, resource, warnings.length > 0 ? warnings : undefined);
-    if (warnings.length > 0 && before?.join('\n') !== warnings.join('\n')) this.onWarnings?.(resource, warnings);
+    if (warnings.length > 0 && before?.join('\n') !== warnings.join('\n')) this.hooks.onWarnings?.(resource, warnings);
   }
 }
 

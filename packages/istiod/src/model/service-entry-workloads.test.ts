@@ -159,9 +159,8 @@ spec:
   });
 
   it('tells onWarnings once per new or changed warning set, not on every recompute', () => {
-    const index = new AmbientIndex();
     const told: [string, readonly string[]][] = [];
-    index.onWarnings = (resource, warnings) => told.push([resource, warnings]);
+    const index = new AmbientIndex({}, { onWarnings: (resource, warnings) => told.push([resource, warnings]) });
     const se = (hosts: string) => objects(`apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: api, namespace: egress}

@@ -243,9 +243,22 @@ export function serviceEntryEndpoints(se: ServiceEntry, infos: readonly ServiceI
   const resolution = se.spec.resolution ?? 'NONE';
   const implicit = eps.length === 0 && (resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && se.spec.workloadSelector === undefined;
   if ((eps.length === 0 && !implicit) || infos.length === 0) return { endpoints: [], warnings: [] };
-  if (!implicit) return { endpoints: eps.map((spec) => ({ spec, services: infos, implicit: false })), warnings: [] };
   const endpoints: ServiceEntryEndpoint[] = [];
   const warnings: string[] = [];
+  if (!implicit) {
+    // The address is the workload uid's last part: a repeated one would be the same workload twice.
+    const seen = new Set<string>();
+    eps.forEach((spec, i) => {
+      const address = spec.address ?? '';
+      if (seen.has(address)) {
+        warnings.push(`spec.endpoints[${i}].address: ${JSON.stringify(address)} repeats an earlier endpoint; only the first becomes a workload`);
+        return;
+      }
+      seen.add(address);
+      endpoints.push({ spec, services: infos, implicit: false });
+    });
+    return { endpoints, warnings };
+  }
   for (const si of infos) {
     const host = si.service.hostname;
     if (host.startsWith('*')) {
