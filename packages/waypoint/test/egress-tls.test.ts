@@ -94,7 +94,14 @@ async function startUpstreams(): Promise<void> {
   const key = readFileSync(pem('server.key'));
   const cert = readFileSync(pem('server.pem'));
   const ca = readFileSync(pem('ca.pem'));
-  ports.plain = await listen(http.createServer((q, s) => answer('plain', q, s)));
+  ports.plain = await listen(http.createServer((q, s) => {
+    if (q.url !== '/trailers') return answer('plain', q, s);
+    // A small chunked response with trailers: node writes head, body and trailers in one write.
+    q.resume();
+    s.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+    s.addTrailers({ 'x-checksum': 'abc123' });
+    s.end('with trailers');
+  }));
   // One HTTPS server for every TLS-originating HTTP/1 service: it asks for (but does not require) a client cert.
   const httpsPort = await listen(https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, (q, s) => answer('https', q, s)));
   for (const n of ['api', 'sni', 'badca', 'nofile', 'mtls', 'nocert'] as const) ports[n] = httpsPort;
@@ -188,6 +195,24 @@ afterAll(async () => {
 const last = (name: string): Seen | undefined => seen[name]?.at(-1);
 
 describe('waypoint to endpoints outside the mesh', () => {
+  it('forwards the trailers of an HTTP/1.1 response that arrived whole in one read (chunked downstream)', async () => {
+    const tunnel = await client.tunnel(authority('plain'));
+    const raw = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      tunnel.on('data', (c: Buffer) => {
+        got += c.toString();
+        if (got.endsWith('\r\n\r\n') && got.includes('\r\n0\r\n')) resolve(got);
+      });
+      tunnel.once('error', reject);
+      tunnel.write(`GET /trailers HTTP/1.1\r\nhost: ${host('plain')}\r\n\r\n`);
+    });
+    tunnel.destroy();
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    expect(raw.toLowerCase()).toContain('transfer-encoding: chunked');
+    expect(raw).toContain('with trailers');
+    expect(raw.toLowerCase()).toContain('\r\n0\r\nx-checksum: abc123\r\n\r\n');
+  });
+
   it('reaches a NONE-tunnel endpoint directly, in plaintext, without a DestinationRule', async () => {
     const r = await client.get(authority('plain'), '/', { host: host('plain') });
     expect(r.status).toBe(200);

@@ -222,12 +222,13 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
   const res = ex.res as Http1Response;
   res.writeHead(up.statusCode, headers);
   const body = up.body;
-  const whole = takeWholeBody(body);
+  // A response with trailers streams (chunked to an HTTP/1.1 downstream): a whole-body end() would give it a
+  // content-length and leave no place for the trailers.
+  const whole = hasTrailers(up) ? undefined : takeWholeBody(body);
   const messages = ex.grpcMessages?.response;
   if (whole !== undefined) {
     ex.record.responseBytes += whole.length;
     messages?.push(whole);
-    forwardTrailers(ex, res, up);
     res.end(whole);
     return;
   }
@@ -243,6 +244,11 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
     if (!body.readableEnded) body.destroy();
   });
   body.pipe(res as unknown as NodeJS.WritableStream);
+}
+
+function hasTrailers(up: UpstreamResponse): boolean {
+  for (const _ in up.trailers()) return true;
+  return false;
 }
 
 function forwardTrailers(ex: Exchange, res: Http1Response, up: UpstreamResponse): void {
