@@ -7,7 +7,7 @@ const FIELDS = ['non2xx', 'fixedErrors', 'rps', 'cpuUsPerReq', 'standInCpuUsPerR
 /** The open-loop generator the fixed-rate rounds actually used (rrgen.c unless gcc was missing). */
 function fixedToolText(r) {
   const tools = new Set(r.rounds.flatMap((round) => Object.values(round).map((v) => v.fixedTool)).filter(Boolean));
-  if (tools.size === 1 && tools.has('node rr.mjs')) return 'bench/src/load/rr.mjs (node, setTimeout scheduling: up to ~1 ms of timer lateness per request; gcc was missing for rrgen.c)';
+  if (tools.size === 1 && tools.has('node rr.mjs')) return 'bench/src/load/rr.mjs (node, setTimeout scheduling: up to ~1 ms of timer lateness per request; rrgen.c could not be built: no gcc, or see the run log)';
   return 'bench/src/load/rrgen.c (C, epoll + timerfd sleeping until each scheduled send)';
 }
 

@@ -33,7 +33,7 @@ const L4_NOTES = [
   'HAProxy runs nbthread 1; per-connection logging is off for every proxy (stunnel debug=4, ztunnel warn).',
   'Bulk = iperf3 (else a node sender/sink); 50-connection 1 KB = wrk -t1 with a POST body (else node closed loop);',
   'fixed rate = bench/src/load/rrgen.c, an open-loop C generator (epoll + a timerfd sleeping until each scheduled send,',
-  'no spinning; node rr.mjs with 1 ms timers if gcc is missing) timing each request from its scheduled send time',
+  'no spinning; node rr.mjs with 1 ms timers if it cannot be built; each round records the tool used) timing each request from its scheduled send time',
   '(no coordinated omission); "added" latency = peer minus direct in the same round. CPU = utime+stime of the proxy',
   'processes from /proc/<pid>/stat; RSS from /proc/<pid>/status. Load generators and upstreams share the 2 cores.',
 ].join(' ');

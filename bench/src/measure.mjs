@@ -110,8 +110,9 @@ function rrgen() {
     sh('gcc', ['-O2', '-Wall', '-Wextra', '-o', `${out}.${process.pid}`, path.join(LOADS, 'rrgen.c')]);
     fs.renameSync(`${out}.${process.pid}`, out);
     rrgenBinary = out;
-  } catch {
+  } catch (err) {
     fs.rmSync(`${out}.${process.pid}`, { force: true });
+    process.stderr.write(`[bench] rrgen.c did not build (falling back to rr.mjs): ${String(err instanceof Error ? err.message : err).split('\n').slice(0, 3).join(' ')}\n`);
   }
   return rrgenBinary;
 }

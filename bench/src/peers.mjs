@@ -146,6 +146,7 @@ export async function nodeRelayPeer(name, pair, certs, repoRoot) {
     const mode = !tlsPair ? 'plain' : client ? 'tls-client' : 'tls-server';
     procs.push(startChild(`${name}-${client ? 'a' : 'b'}`, process.execPath, [script, mode, certs.dir, ...maps], { ns: client ? pair.client.ns : pair.server.ns }));
   }
+  await readyAll(pair.server.ns, pair.server.ip, services().map((s) => serverPort(s.i)), name, procs);
   await readyAll(pair.client.ns, '127.0.0.1', services().map((s) => clientPort(s.i)), name, procs);
   return { name, ns: pair.client.ns, procs, target };
 }

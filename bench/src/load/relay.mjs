@@ -16,10 +16,14 @@ const split = (hp) => {
   return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
 };
 
+// Built once: the certificates do not change during a run, and a context per connection would inflate the
+// floor this relay is there to show.
+const clientContext = mode === 'tls-client' ? tls.createSecureContext({ ...TLS13, ...creds('client') }) : undefined;
+
 function relay(a, to) {
   a.setNoDelay(true);
-  const b = mode === 'tls-client'
-    ? tls.connect({ ...to, ...TLS13, ...creds('client'), servername: 'server.bench.local' })
+  const b = clientContext !== undefined
+    ? tls.connect({ ...to, secureContext: clientContext, servername: 'server.bench.local' })
     : net.connect(to);
   b.setNoDelay(true);
   a.pipe(b);
@@ -34,14 +38,11 @@ function relay(a, to) {
   }
 }
 
-let pending = maps.length;
 for (const m of maps) {
   const [from, to] = m.split('=').map(split);
   const onConn = (a) => relay(a, to);
   const server = mode === 'tls-server'
     ? tls.createServer({ ...TLS13, ...creds('server'), requestCert: true, rejectUnauthorized: true }, onConn)
     : net.createServer(onConn);
-  server.listen(from.port, from.host, () => {
-    if (--pending === 0) process.stdout.write('RELAY READY\n');
-  });
+  server.listen(from.port, from.host); // the harness probes every listener before it measures
 }

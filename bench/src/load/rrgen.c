@@ -133,7 +133,7 @@ static long parse_response(const char *b, size_t n, int *status, int *closeAfter
     if (!le) return 0;
     char *digitsEnd;
     unsigned long size = strtoul(b + p, &digitsEnd, 16);
-    if (digitsEnd == b + p) return -1;
+    if (digitsEnd == b + p || size > (1UL << 30)) return -1; // no digits, or a size that would wrap below
     p = (size_t)(le - b) + 2;
     if (size == 0) {
       for (;;) {
@@ -229,6 +229,7 @@ int main(int argc, char **argv) {
   int hlen = snprintf(NULL, 0, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %ld\r\n\r\n", host, bodyBytes);
   reqLen = (size_t)hlen + (size_t)bodyBytes;
   req = malloc(reqLen + 1);
+  if (!req) die("out of memory for the request to");
   snprintf(req, (size_t)hlen + 1, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: %ld\r\n\r\n", host, bodyBytes);
   memset(req + hlen, 'x', (size_t)bodyBytes);
 
@@ -278,6 +279,9 @@ int main(int argc, char **argv) {
       if (evs[k].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) conn_readable(c);
     }
   }
+  // Requests still queued or in flight when the drain ended got no answer in time: errors, not silently dropped.
+  errors += (long)(qtail - qhead);
+  for (int i = 0; i < nconns; i++) errors += conns[i].busy;
   double elapsedS = (double)(now_ns() - start) / 1e9;
   qsort(lat, nlat, sizeof *lat, cmp_i64);
   printf("{\"requests\":%ld,\"elapsedS\":%.6f,\"rps\":%.3f", completed, elapsedS, (double)completed / ((double)durationMs / 1000));
