@@ -95,10 +95,10 @@ export function oneSelectorType(spec: Obj, ctx: ValidationContext): void {
   }
 }
 
-/** networking.v1alpha3.StringMatch: exactly one of exact, prefix, regex. */
 /** An HTTP header name: an RFC 7230 token. */
 export const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** networking.v1alpha3.StringMatch: exactly one of exact, prefix, regex. */
 export const stringMatch: Check = obj(
   { exact: anyString, prefix: anyString, regex: regexString },
   {
