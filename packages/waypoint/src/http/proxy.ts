@@ -232,10 +232,14 @@ function answer(ex: Exchange, r: TryResult, route: waypoint.Route, backend: wayp
     res.end(whole);
     return;
   }
-  body.on('data', (chunk: Buffer) => {
-    ex.record.responseBytes += chunk.length;
-  });
-  if (messages !== undefined) body.on('data', (chunk: Buffer) => messages.push(chunk));
+  body.on('data', messages === undefined
+    ? (chunk: Buffer): void => {
+      ex.record.responseBytes += chunk.length;
+    }
+    : (chunk: Buffer): void => {
+      ex.record.responseBytes += chunk.length;
+      messages.push(chunk);
+    });
   body.on('end', () => forwardTrailers(ex, res, up));
   body.on('error', () => res.destroy());
   // Client gone mid-response: reset the upstream request too (Envoy resets the upstream stream), or a
