@@ -77,7 +77,10 @@ function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: Tunne
     if (recorded) return;
     recorded = true;
     ctl.abort();
-    if (!res.writableFinished && ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
+    // Node's HTTP/2 compat response reports 'finish' and writableFinished whenever its stream closes, also
+    // after the client reset it; the stream's aborted flag (a reset before our END_STREAM) is the DC signal there.
+    const completed = res.writableFinished && (res as { stream?: Http2Stream }).stream?.aborted !== true;
+    if (!completed && ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
     const rec = ex.record as RequestRecord;
     rec.durationMs = performance.now() - ex.startMs;
     const messages = ex.grpcMessages;
@@ -89,11 +92,6 @@ function newExchange(req: DownstreamRequest, res: DownstreamResponse, ctx: Tunne
   };
   res.once('finish', done);
   res.once('close', done);
-  // Node's HTTP/2 compat response reports 'finish' and writableFinished whenever its stream closes, also
-  // after the client reset it; the stream's 'aborted' (a reset before our END_STREAM) is the DC signal there.
-  (res as { stream?: Http2Stream }).stream?.once('aborted', () => {
-    if (ex.record.responseFlags === '-') ex.record.responseFlags = 'DC';
-  });
   return ex;
 }
 
