@@ -48,6 +48,13 @@ describe('connectDirect', () => {
     s.destroy();
   });
 
+  it('hands the socket out without the connect timeout or its listener', async () => {
+    const s = (await connect({})) as net.Socket;
+    expect(s.timeout ?? 0).toBe(0);
+    expect(s.listenerCount('timeout')).toBe(0);
+    s.destroy();
+  });
+
   it('a refused connection is a plain connect error', async () => {
     const closed = net.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

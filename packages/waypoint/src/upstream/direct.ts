@@ -165,16 +165,19 @@ export async function connectDirect(c: DirectConnect): Promise<Duplex> {
       const tlsStage = opts !== undefined && tcpUp;
       reject(tlsStage && !(err instanceof UpstreamTlsError) ? new UpstreamTlsError(`${(err as NodeJS.ErrnoException).code ?? 'handshake'}: ${err.message}`) : err);
     };
-    socket.setTimeout(c.timeoutMs, () => {
+    const onTimeout = (): void => {
       const what = tcpUp ? 'TLS handshake with' : 'connect to';
       fail(new Error(`${what} ${hostPort(c.address, c.port)} timed out after ${c.timeoutMs} ms`));
-    });
+    };
+    socket.setTimeout(c.timeoutMs, onTimeout);
     socket.once('error', fail);
     socket.once('connect', () => {
       tcpUp = true;
     });
     socket.once(opts === undefined ? 'connect' : 'secureConnect', () => {
+      // The connect timeout and its listener go: a later idle timeout of the owner must not fail the connect.
       socket.setTimeout(0);
+      socket.removeListener('timeout', onTimeout);
       socket.removeListener('error', fail);
       socket.setNoDelay(true);
       resolve(socket);
