@@ -194,19 +194,27 @@ afterAll(async () => {
 
 const last = (name: string): Seen | undefined => seen[name]?.at(-1);
 
-describe('waypoint to endpoints outside the mesh', () => {
-  it('forwards the trailers of an HTTP/1.1 response that arrived whole in one read (chunked downstream)', async () => {
-    const tunnel = await client.tunnel(authority('plain'));
-    const raw = await new Promise<string>((resolve, reject) => {
+/** Writes raw bytes through a tunnel to the service; resolves what came back once `complete` says so. */
+async function exchange(n: Name, data: string, complete: (got: string) => boolean): Promise<string> {
+  const tunnel = await client.tunnel(authority(n));
+  try {
+    return await new Promise<string>((resolve, reject) => {
       let got = '';
       tunnel.on('data', (c: Buffer) => {
         got += c.toString();
-        if (got.endsWith('\r\n\r\n') && got.includes('\r\n0\r\n')) resolve(got);
+        if (complete(got)) resolve(got);
       });
       tunnel.once('error', reject);
-      tunnel.write(`GET /trailers HTTP/1.1\r\nhost: ${host('plain')}\r\n\r\n`);
+      tunnel.write(data);
     });
+  } finally {
     tunnel.destroy();
+  }
+}
+
+describe('waypoint to endpoints outside the mesh', () => {
+  it('forwards the trailers of an HTTP/1.1 response that arrived whole in one read (chunked downstream)', async () => {
+    const raw = await exchange('plain', `GET /trailers HTTP/1.1\r\nhost: ${host('plain')}\r\n\r\n`, (got) => got.endsWith('\r\n\r\n') && got.includes('\r\n0\r\n'));
     expect(raw).toMatch(/^HTTP\/1\.1 200 /);
     expect(raw.toLowerCase()).toContain('transfer-encoding: chunked');
     expect(raw).toContain('with trailers');
@@ -296,17 +304,7 @@ describe('waypoint to endpoints outside the mesh', () => {
   });
 
   it('opaque TCP gets the same TLS origination', async () => {
-    const tunnel = await client.tunnel(authority('tcp'));
-    const echoed = await new Promise<string>((resolve, reject) => {
-      let got = '';
-      tunnel.on('data', (c: Buffer) => {
-        got += c.toString();
-        if (got.includes('ping')) resolve(got);
-      });
-      tunnel.once('error', reject);
-      tunnel.write('ping');
-    });
-    tunnel.destroy();
+    const echoed = await exchange('tcp', 'ping', (got) => got.includes('ping'));
     expect(echoed).toBe('ping');
     expect(last('tcp')).toMatchObject({ encrypted: true, servername: 'tcp.example.com', alpn: false });
   });
